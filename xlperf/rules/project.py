@@ -1,0 +1,120 @@
+"""Scoring of a whole project: indicators, 总得分, 评价等级, cross-table checks. domain.md §4–5."""
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from ..model import ERROR, WARNING, Finding, IndicatorResult, Project, ProjectResult, Value
+from ..profiles import Profile
+from ..values import CENT, format_number, format_percent, half_up
+from ..vocabulary import BUDGET_LEVEL
+from .budget import COLUMN_LABELS, derive_budget
+from .indicator import indicator_score, is_budget_indicator, make_finding, score_indicator, standard_level1
+
+HUNDRED = Decimal(100)
+
+
+def grade(total: Decimal, profile: Profile) -> str:
+    """90（含）以上优秀, 80（含）–90 良好, 60（含）–80 中, 60 以下差. domain.md §5."""
+    for bound, label in zip(profile.grade_bounds, profile.grade_labels):
+        if total >= bound:
+            return label
+    return profile.grade_labels[-1]
+
+
+def total_score(scores) -> Decimal:
+    """总得分 = sum of the rounded 指标得分."""
+    return sum((s for s in scores if s is not None), Decimal(0)).quantize(CENT)
+
+
+def linked_actual(rate_points: Decimal | None) -> Value:
+    """The 业绩值 the template's link to row (7) yields."""
+    if rate_points is None:
+        return Value("blank")
+    return Value("number", shown=f"{half_up(rate_points, CENT)}%", number=rate_points, percent=True)
+
+
+def score_project(project: Project, profile: Profile) -> ProjectResult:
+    findings: list[Finding] = list(project.read_findings)
+    budget = None
+    if project.budget is not None:
+        budget, bf = derive_budget(project.budget)
+        findings += bf
+    indicators = tuple(
+        dataclasses.replace(ind, actual=linked_actual(budget.execution_rate if budget else None))
+        if ind.actual_linked else ind
+        for ind in project.indicators
+    )
+    results: list[IndicatorResult] = []
+    for ind in indicators:
+        r, f = score_indicator(ind, profile)
+        results.append(r)
+        findings += f
+    total = total_score(r.score for r in results)
+    findings += _check_weights(project, results, profile)
+    findings += _check_budget_link(project, results, budget, total, profile)
+    if not results:
+        findings.append(make_finding(ERROR, "no-indicators", project.total_loc or None,
+                                     f"项目“{project.name}”没有填写任何绩效指标"))
+    return ProjectResult(project=project, indicators=tuple(results), budget=budget, total=total,
+                         grade=grade(total, profile), findings=tuple(findings))
+
+
+def _check_weights(project: Project, results: list[IndicatorResult], profile: Profile) -> list[Finding]:
+    out: list[Finding] = []
+    weights = [r.indicator.weight.number for r in results if r.indicator.weight.kind == "number"]
+    if not results:
+        return out
+    total_w = sum(weights, Decimal(0))
+    if total_w != HUNDRED:
+        out.append(make_finding(ERROR, "weights-sum", project.weight_total_loc or results[0].indicator.cells.get("weight"),
+                                f"权重合计为 {format_number(total_w)}，应为 100，请调整各指标权重",
+                                published=format_number(total_w), expected="100"))
+    if profile.level1_weight_check == "off":
+        return out
+    by_level1: dict[str, Decimal] = {}
+    for r in results:
+        key = standard_level1(r.indicator.level1) or r.indicator.level1
+        if r.is_budget:
+            key = BUDGET_LEVEL
+        if r.indicator.weight.kind == "number":
+            by_level1[key] = by_level1.get(key, Decimal(0)) + r.indicator.weight.number
+    expected = profile.level1_weights
+    if {k: v for k, v in by_level1.items() if v} != dict(expected):
+        actual_text = "/".join(f"{k}{format_number(by_level1.get(k, Decimal(0)))}" for k in expected)
+        expected_text = "/".join(f"{k}{format_number(v)}" for k, v in expected.items())
+        severity = ERROR if profile.level1_weight_check == "error" else WARNING
+        out.append(make_finding(severity, "level1-weights", project.weight_total_loc,
+                                f"一级指标权重分配为 {actual_text}，通行标准为 {expected_text}；如有特殊情况请在报告中说明"))
+    return out
+
+
+def _check_budget_link(project, results, budget, total, profile) -> list[Finding]:
+    """The 预算执行率 row must agree with row (7) of the budget table. domain.md §4.5."""
+    out: list[Finding] = []
+    if budget is None:
+        return out
+    for r in results:
+        if not r.is_budget or r.indicator.actual_linked:
+            continue
+        table_rate = budget.execution_rate
+        if table_rate is None:
+            continue
+        actual = r.indicator.actual
+        typed_points = actual.number if actual.kind == "number" else None
+        if typed_points is not None and half_up(typed_points, CENT) == half_up(table_rate, CENT):
+            continue
+        weight = r.indicator.weight.number if r.indicator.weight.kind == "number" else None
+        rate = half_up(table_rate / HUNDRED, Decimal("0.0001"))
+        message = (f"预算执行率业绩值为“{actual.shown or '空'}”，但预算执行情况表第(7)行"
+                   f"（{COLUMN_LABELS.get(budget.rate_column, '')}列）给出的执行率为 {format_percent(rate)}")
+        expected_score = None
+        if weight is not None:
+            expected_score = indicator_score(weight, rate, integer=profile.budget_score_integer)
+            new_total = total - (r.score or Decimal(0)) + expected_score
+            message += (f"；该行应得 {format_number(expected_score)} 分，总分将为 {format_number(new_total)}"
+                        f"（{grade(new_total, profile)}）")
+        message += "。请改为引用预算执行情况表（恢复模板公式）或填写一致的数值"
+        out.append(make_finding(ERROR, "budget-rate-mismatch", r.indicator.cells.get("actual"), message,
+                                published=actual.shown, expected=format_percent(rate)))
+    return out

@@ -1,0 +1,85 @@
+"""Words the rules recognise, kept in one place.
+
+The Python value parser and the template's Excel formulas are both generated
+from these lists, so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+# Operator words as people type them, after NFKC normalisation (full-width
+# ＞＜＝ become ><=). Longest first: the parser and the formula strip in order.
+PREFIX_OPERATORS: tuple[tuple[str, str], ...] = (
+    ("大于等于", ">="),
+    ("小于等于", "<="),
+    ("不低于", ">="),
+    ("不少于", ">="),
+    ("不小于", ">="),
+    ("不高于", "<="),
+    ("不超过", "<="),
+    ("不大于", "<="),
+    ("不多于", "<="),
+    (">=", ">="),
+    ("<=", "<="),
+    ("≥", ">="),
+    ("≧", ">="),
+    ("≤", "<="),
+    ("≦", "<="),
+    ("大于", ">"),
+    ("高于", ">"),
+    ("超过", ">"),
+    ("小于", "<"),
+    ("低于", "<"),
+    ("==", "="),
+    (">", ">"),
+    ("<", "<"),
+    ("=", "="),
+    ("等于", "="),
+)
+SUFFIX_OPERATORS: tuple[tuple[str, str], ...] = (
+    ("及以上", ">="),
+    ("以上", ">="),
+    ("及以下", "<="),
+    ("以下", "<="),
+    ("以内", "<="),
+)
+REVERSE_OPERATORS = frozenset({"<=", "<"})
+
+# Markers of an estimate: such a value is reported, never scored.
+APPROXIMATE_MARKERS = ("约", "大约", "大概", "左右", "近", "~", "～", "估计")
+
+# Placeholders meaning "nothing here": reported, never scored.
+PLACEHOLDERS = frozenset({"/", "\\", "-", "--", "—", "——", "–", "无", "暂无", "空", "N/A", "NA", "n/a", "不适用", "待定", "未知", "?", "？"})
+
+EXCEL_ERRORS = frozenset({"#DIV/0!", "#REF!", "#VALUE!", "#N/A", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA", "#SPILL!", "#CALC!"})
+
+PERCENT_WORDS = ("%", "百分比", "百分点")
+
+# A 业绩值 in words that means the target was fully reached (100%).
+COMPLETION_WORDS = (
+    "达成", "已达成", "完成", "已完成", "全部完成", "按时完成", "如期完成", "是", "有效", "健全", "已健全",
+    "及时", "达标", "已达标", "合格", "符合", "符合要求", "符合相关规定", "达成预期指标", "达到预期", "持续", "良好",
+)
+# A 业绩值 in words that needs a share (80%–60% band, or below 60%).
+PARTIAL_WORDS = ("部分达成", "部分完成", "基本达成", "基本完成", "未达成", "未完成", "否", "无效", "不及时", "不达标", "不合格")
+
+# Keywords in a 三级指标 name that make an indicator reverse (smaller is better)
+# when its target carries no operator. domain.md §4.3.
+REVERSE_KEYWORDS = ("成本", "费用", "超支率", "结余率", "投诉", "差错", "事故", "失误", "违规", "故障率", "损失")
+
+DIRECTION_POSITIVE = "正向"
+DIRECTION_REVERSE = "反向"
+DIRECTION_QUALITATIVE = "定性"
+DIRECTIONS = (DIRECTION_POSITIVE, DIRECTION_REVERSE, DIRECTION_QUALITATIVE)
+
+BUDGET_INDICATOR_NAME = "预算执行率"
+BUDGET_LEVEL = "预算执行指标"
+
+# Standard 一级 → 二级 categories. domain.md §3.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "预算执行指标": ("预算执行指标",),
+    "产出指标": ("数量指标", "质量指标", "时效指标", "成本指标"),
+    "效益指标": ("经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标"),
+    "满意度指标": ("服务对象满意度指标",),
+    "成本指标": ("经济成本指标", "社会成本指标", "生态环境成本指标"),
+}
+SATISFACTION_LEVEL1 = "满意度指标"
+SATISFACTION_WORD = "满意"
