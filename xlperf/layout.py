@@ -137,13 +137,17 @@ def is_input_cell(cell: str) -> bool:
 # ---- 附件1 sheet (generated) --------------------------------------------------
 ANNEX_COLUMNS = ("一级指标", "二级指标", "目标指标", "权重", "目标值", "业绩值", "完成率", "指标得分", "偏差原因分析及改进措施")
 ANNEX_TITLE_ROW = 1
-ANNEX_HEADER_ROW = 2
-ANNEX_FIRST_ROW = 3
+ANNEX_INFO_ROW = 2  # 项目名称 / 预算单位 / 年度
+ANNEX_HEADER_ROW = 3
+ANNEX_FIRST_ROW = 4
+ANNEX_FIELDS = ("level1", "level2", "level3", "weight", "target", "actual", "rate", "score", "reason")
 ANNEX_COLUMN_WIDTHS = (14, 18, 36, 8, 12, 12, 11, 10, 40)
 
 # ---- 汇总 and 校验结果 (generated) -------------------------------------------
 SUMMARY_COLUMNS = ("项目名称", "总得分", "评价等级", "预算执行率", "错误", "警告", "提示")
 FINDINGS_COLUMNS = ("严重程度", "代码", "位置", "说明", "填报值", "应为")
+SUMMARY_COLUMN_WIDTHS = (40, 10, 10, 12, 8, 8, 8)
+FINDINGS_COLUMN_WIDTHS = (10, 26, 24, 80, 16, 16)
 
 
 @dataclass(frozen=True)
@@ -154,11 +158,14 @@ class SheetNames:
     annex: str
 
 
-def safe_sheet_name(name: str, taken: set[str], prefix: str = "") -> str:
-    """A valid, unused sheet name: forbidden characters replaced, ≤31 chars, numbered if taken."""
+def safe_sheet_name(name: str, taken: set[str], prefix: str = "", reserved: bool = True) -> str:
+    """A valid, unused sheet name: forbidden characters replaced, ≤31 chars, numbered if taken.
+
+    reserved: also avoid the names of the sheets xlperf owns (for users' project sheets).
+    """
     cleaned = "".join("_" if ch in FORBIDDEN_SHEET_CHARS else ch for ch in (name or "").strip()).strip("'") or "项目"
     base = (prefix + cleaned)[:MAX_SHEET_NAME]
-    lower = {t.lower() for t in taken} | {r.lower() for r in RESERVED_SHEETS}
+    lower = {t.lower() for t in taken} | ({r.lower() for r in RESERVED_SHEETS} if reserved else set())
     candidate, n = base, 1
     while candidate.lower() in lower:
         n += 1

@@ -26,7 +26,6 @@ CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
 
 _NUMBER = re.compile(r"^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)")
-_UNIT = re.compile(r"^[A-Za-z\u4e00-\u9fff/²³]{1,6}$")
 _OP_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
 
 
@@ -179,11 +178,11 @@ def parse_text(raw: str) -> Value:
         percent, rest = True, rest[:-1]
     unit = None
     if rest:
-        if _UNIT.match(rest) and not any(ch.isdigit() for ch in rest):
-            unit = rest
-        else:
-            # "1.各级各部门业务上云数2.…" is a name, not a number.
+        if rest[0] in ".、,，)）:：" or any(ch.isdigit() for ch in rest):
+            # "1.各级各部门业务上云数2.…" is a numbered name, not a number.
             return Value("text", shown=shown, text=s)
+        # A percentage carries no other unit: "100%按合同支付" is 100%.
+        unit = None if percent else rest
     return Value("number", shown=shown, number=number, percent=percent, op=op, unit=unit)
 
 

@@ -44,7 +44,7 @@ SUFFIX_OPERATORS: tuple[tuple[str, str], ...] = (
 REVERSE_OPERATORS = frozenset({"<=", "<"})
 
 # Markers of an estimate: such a value is reported, never scored.
-APPROXIMATE_MARKERS = ("约", "大约", "大概", "左右", "近", "~", "～", "估计")
+APPROXIMATE_MARKERS = ("约", "大概", "左右", "~", "～", "估计")
 
 # Placeholders meaning "nothing here": reported, never scored.
 PLACEHOLDERS = frozenset({"/", "\\", "-", "--", "—", "——", "–", "无", "暂无", "空", "N/A", "NA", "n/a", "不适用", "待定", "未知", "?", "？"})

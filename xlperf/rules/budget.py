@@ -111,9 +111,8 @@ def derive_budget(table: BudgetTable) -> tuple[BudgetResult, list[Finding]]:
                                      f"全年预算资金 {format_number(annual)} 较年初预算 {format_number(initial)} 变动 {change}%，"
                                      "超过 10%，请在自评报告中说明预算调整原因"))
 
-    rate_column = next((c for c in ("total", "subtotal") if amounts[("annual", c)]), None)
-    if rate_column is None:
-        rate_column = next((c for c in BUDGET_COLUMNS if amounts[("annual", c)]), None)
+    # The indicator links to 年度总金额, or to 小计 when that has no rate (domain.md §4.5).
+    rate_column = next((c for c in ("total", "subtotal") if amounts[("execution_rate", c)] is not None), None)
     execution = amounts[("execution_rate", rate_column)] if rate_column else None
     return BudgetResult(amounts=amounts, execution_rate=execution, rate_column=rate_column), findings
 

@@ -95,8 +95,9 @@ def actual_as_points(actual: Value) -> tuple[Decimal | None, str | None]:
     return None, actual.kind
 
 
-def completion_rate(direction: str, target: Value, actual_points: Decimal, reverse_rule: str = "ratio") -> Decimal:
-    """Uncapped, never negative, quantised to 4 places."""
+def completion_rate(direction: str, target: Value, actual_points: Decimal, reverse_rule: str = "ratio",
+                    places: Decimal | None = RATE_PLACES) -> Decimal:
+    """Uncapped, never negative, quantised to `places` (None: unrounded, as a one-formula sheet computes it)."""
     a = actual_points
     if direction == DIRECTION_QUALITATIVE:
         raw = a / HUNDRED
@@ -120,7 +121,8 @@ def completion_rate(direction: str, target: Value, actual_points: Decimal, rever
             raw = ONE if a <= 0 else Decimal(0)
         else:
             raw = a / t
-    return half_up(max(raw, Decimal(0)), RATE_PLACES)
+    raw = max(raw, Decimal(0))
+    return raw if places is None else half_up(raw, places)
 
 
 def indicator_score(weight: Decimal, rate: Decimal, integer: bool = False) -> Decimal:
@@ -149,6 +151,13 @@ def check_categories(ind: Indicator) -> list[Finding]:
         out.append(make_finding(INFO, "multiple-indicators", ind.cells.get("level3"),
                                 "一个单元格中填写了两个及以上指标，已按一个指标评分；建议拆分为多行分别设定权重和目标"))
     return out
+
+
+def valid_weight(w: Value) -> Decimal | None:
+    """The weight as a number of points, or None when it cannot be scored."""
+    if w.kind != "number" or w.op is not None or w.unit is not None or w.number < 0:
+        return None
+    return w.number
 
 
 def _weight(ind: Indicator) -> tuple[Decimal | None, list[Finding]]:

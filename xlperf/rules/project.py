@@ -9,7 +9,7 @@ from ..profiles import Profile
 from ..values import CENT, format_number, format_percent, half_up
 from ..vocabulary import BUDGET_LEVEL
 from .budget import COLUMN_LABELS, derive_budget
-from .indicator import indicator_score, is_budget_indicator, make_finding, score_indicator, standard_level1
+from .indicator import indicator_score, make_finding, score_indicator, standard_level1, valid_weight
 
 HUNDRED = Decimal(100)
 
@@ -62,7 +62,7 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
 
 def _check_weights(project: Project, results: list[IndicatorResult], profile: Profile) -> list[Finding]:
     out: list[Finding] = []
-    weights = [r.indicator.weight.number for r in results if r.indicator.weight.kind == "number"]
+    weights = [w for w in (valid_weight(r.indicator.weight) for r in results) if w is not None]
     if not results:
         return out
     total_w = sum(weights, Decimal(0))
@@ -77,8 +77,9 @@ def _check_weights(project: Project, results: list[IndicatorResult], profile: Pr
         key = standard_level1(r.indicator.level1) or r.indicator.level1
         if r.is_budget:
             key = BUDGET_LEVEL
-        if r.indicator.weight.kind == "number":
-            by_level1[key] = by_level1.get(key, Decimal(0)) + r.indicator.weight.number
+        w = valid_weight(r.indicator.weight)
+        if w is not None:
+            by_level1[key] = by_level1.get(key, Decimal(0)) + w
     expected = profile.level1_weights
     if {k: v for k, v in by_level1.items() if v} != dict(expected):
         actual_text = "/".join(f"{k}{format_number(by_level1.get(k, Decimal(0)))}" for k in expected)
@@ -104,7 +105,7 @@ def _check_budget_link(project, results, budget, total, profile) -> list[Finding
         typed_points = actual.number if actual.kind == "number" else None
         if typed_points is not None and half_up(typed_points, CENT) == half_up(table_rate, CENT):
             continue
-        weight = r.indicator.weight.number if r.indicator.weight.kind == "number" else None
+        weight = valid_weight(r.indicator.weight)
         rate = half_up(table_rate / HUNDRED, Decimal("0.0001"))
         message = (f"预算执行率业绩值为“{actual.shown or '空'}”，但预算执行情况表第(7)行"
                    f"（{COLUMN_LABELS.get(budget.rate_column, '')}列）给出的执行率为 {format_percent(rate)}")
@@ -114,7 +115,7 @@ def _check_budget_link(project, results, budget, total, profile) -> list[Finding
             new_total = total - (r.score or Decimal(0)) + expected_score
             message += (f"；该行应得 {format_number(expected_score)} 分，总分将为 {format_number(new_total)}"
                         f"（{grade(new_total, profile)}）")
-        message += "。请改为引用预算执行情况表（恢复模板公式）或填写一致的数值"
+        message += "。请与预算执行情况表核对一致"
         out.append(make_finding(ERROR, "budget-rate-mismatch", r.indicator.cells.get("actual"), message,
                                 published=actual.shown, expected=format_percent(rate)))
     return out

@@ -1,0 +1,49 @@
+"""Hypothesis strategies for projects typed into input sheets."""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from xlperf.template.inputs import IndicatorInput, ProjectInput
+from xlperf.vocabulary import CATEGORIES
+
+_numbers = st.one_of(st.integers(min_value=0, max_value=500).map(str),
+                     st.decimals(min_value=0, max_value=500, places=2).map(lambda d: f"{d:f}"))
+_ops = st.sampled_from(["", "", "≥", "≤", ">=", "<=", "＜", "不低于", "="])
+_suffix = st.sampled_from(["", "", "%", "%", "个", "天", "万元", "%以上", "天以内"])
+typed_quantity = st.builds(lambda o, n, s: f"{o}{n}{s}", _ops, _numbers, _suffix)
+typed_text = st.sampled_from(["持续", "及时", "健全", "达成", "完成", "有效", "部分达成", "约90%", "/", "—", ""])
+typed_value = st.one_of(typed_quantity, typed_quantity, typed_text)
+_names = st.sampled_from(["验收合格率", "培训人次", "项目成本控制", "群众投诉率", "资金拨付及时性", "服务对象满意度",
+                          "运维费用", "系统可用率", "差错率"])
+_weights = st.one_of(st.none(), st.integers(min_value=0, max_value=30), st.decimals(min_value=0, max_value=30, places=2))
+_directions = st.sampled_from(["", "", "", "正向", "反向", "定性"])
+
+
+@st.composite
+def indicator_inputs(draw) -> IndicatorInput:
+    level1 = draw(st.sampled_from(list(CATEGORIES)[1:] + [""]))
+    level2 = draw(st.sampled_from(list(CATEGORIES.get(level1, ("",))) + [""]))
+    return IndicatorInput(level1, level2, draw(_names), draw(_weights), draw(typed_value), draw(typed_value),
+                          draw(st.sampled_from(["", "原因说明"])), draw(_directions))
+
+
+_amounts = st.one_of(st.none(), st.decimals(min_value=0, max_value=100000, places=2))
+
+
+@st.composite
+def project_inputs(draw, index: int = 0) -> ProjectInput:
+    budget = {}
+    for col in draw(st.lists(st.sampled_from(["central", "provincial", "municipal", "county", "carryover", "other"]),
+                             min_size=0, max_size=3, unique=True)):
+        for row in ("initial", "annual", "received", "executed"):
+            amount = draw(_amounts)
+            if amount is not None:
+                budget[(row, col)] = float(amount)
+    indicators = draw(st.lists(indicator_inputs(), min_size=0, max_size=12))
+    override = draw(st.sampled_from([None, None, None, "100%", "0.00%", "95.5%"]))
+    return ProjectInput(name=f"生成项目{index}", budget=budget, indicators=tuple(indicators), budget_actual_typed=override)
+
+
+@st.composite
+def project_batches(draw, size: int) -> list[ProjectInput]:
+    return [draw(project_inputs(index=i)) for i in range(size)]

@@ -1,0 +1,297 @@
+"""The reviewer's check: received 附件1 tables scored and compared with what they publish."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from xlperf.check import UnreadableWorkbook, check_workbook
+from xlperf.layout import INPUT_TITLE
+from xlperf.model import Indicator
+from xlperf.profiles import load_profile
+from xlperf.rules import grade, score_indicator, total_score
+from xlperf.values import format_percent, parse_value
+from xlperf.vocabulary import CATEGORIES
+
+from .annex_builders import (
+    ANNEX_HEADER, P2, put, put_national_budget, put_national_table, seed_000_workbook, seed_004_workbook,
+)
+
+PROFILE = load_profile("default")
+PUBLISHED_CODES = {"published-rate-mismatch", "published-score-mismatch", "published-total-mismatch",
+                   "published-grade-mismatch", "published-total-arithmetic", "score-above-weight"}
+
+
+def _published(report):
+    return [f for f in report.findings if f.code in PUBLISHED_CODES]
+
+
+def _codes_at(report):
+    return sorted((f.code, f.cell) for f in _published(report))
+
+
+def _one_table(tmp_path, rows, *, total=None, grade_label=None, header=ANNEX_HEADER):
+    """A bare 附件1 table at A1 with optional 总分/评价等级 rows under the score column (H)."""
+    wb = Workbook()
+    ws = wb.active
+    put(ws, "A1", [header] + rows)
+    below = len(rows) + 2
+    if total is not None:
+        put(ws, f"A{below}", [["总分", None, None, None, None, None, None, total]])
+    if grade_label is not None:
+        put(ws, f"A{below + 1}", [["评价等级", None, None, None, None, None, None, grade_label]])
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    return check_workbook(path, PROFILE)
+
+
+# ---- the seeds -------------------------------------------------------------------
+def test_seed_000_pasted_from_word(tmp_path):
+    report = check_workbook(seed_000_workbook(tmp_path / "000.xlsx"), PROFILE)
+    (table,) = report.tables
+    assert (table.total, table.grade) == (Decimal("89.5"), "良好")
+    assert (table.published_total, table.published_grade) == (Decimal("89.5"), "良好")
+    assert _published(report) == []
+    (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
+    assert (link.severity, link.sheet, link.cell) == ("error", "自评报告", "F15")
+    assert (link.published, link.expected) == ("0.00%", "100.00%")
+    for words in ("100.00%", "应得 10 分", "99.5", "优秀"):
+        assert words in link.message
+    # The classic mistake is named where it happened: money in 市级, 年度总金额 left blank.
+    (rate_row,) = [f for f in report.findings if f.code == "budget-row-mismatch" and f.cell == "C11"]
+    assert "市级" in rate_row.message
+
+
+def test_seed_004_typed_with_numbers_and_percent_formats(tmp_path):
+    report = check_workbook(seed_004_workbook(tmp_path / "004.xlsx"), PROFILE)
+    (table,) = report.tables
+    assert (table.total, table.grade) == (Decimal("99.78"), "优秀")
+    assert (table.published_total, table.published_grade) == (Decimal("99.78"), "优秀")
+    assert _published(report) == []
+    assert not [f for f in report.findings if f.severity == "error"]
+
+
+def test_seed_004_tampered(tmp_path):
+    report = check_workbook(seed_004_workbook(tmp_path / "004.xlsx", tamper=True), PROFILE)
+    assert _codes_at(report) == [
+        ("published-grade-mismatch", "H13"),
+        ("published-rate-mismatch", "G6"),
+        ("published-score-mismatch", "H9"),
+        ("published-total-mismatch", "H12"),
+    ]
+    by_code = {f.code: f for f in _published(report)}
+    assert (by_code["published-score-mismatch"].published, by_code["published-score-mismatch"].expected) == ("11.02", "11.03")
+    assert (by_code["published-rate-mismatch"].published, by_code["published-rate-mismatch"].expected) == ("50.00%", "100.00%")
+    assert (by_code["published-total-mismatch"].published, by_code["published-total-mismatch"].expected) == ("99.77", "99.78")
+    assert (by_code["published-grade-mismatch"].published, by_code["published-grade-mismatch"].expected) == ("良好", "优秀")
+    for f in by_code.values():
+        assert f.severity == "error" and f.sheet == "附件1"
+        assert f.published in f.message and f.expected in f.message and "请改为" in f.message
+
+
+# ---- published values and their tolerances ------------------------------------------
+def _row(weight, target, actual, rate=None, score=None, name="覆盖率"):
+    return ["产出指标", "数量指标", name, weight, target, actual, rate, score, None]
+
+
+@pytest.mark.parametrize("rate", ["98%", "98.00%", "0.98", "98", (0.98, "0%"), (0.98, P2), (0.98001, P2), 0.98])
+def test_published_rate_matches_at_its_own_precision(tmp_path, rate):
+    rows = [_row(100, "100", "98", rate=rate, score="98")]
+    assert _published(_one_table(tmp_path, rows)) == []
+
+
+@pytest.mark.parametrize("rate", ["97%", "98.01%", "0.97", (0.97, P2), "过半"])
+def test_published_rate_mismatch(tmp_path, rate):
+    report = _one_table(tmp_path, [_row(100, "100", "98", rate=rate, score="98")])
+    assert _codes_at(report) == [("published-rate-mismatch", "G2")]
+
+
+def test_published_score_from_the_unrounded_rate_is_accepted(tmp_path):
+    # 10 × 6/11: rate rounded first 0.5455 → 5.46; computed in one formula 0.545454… → 5.45. Both are right.
+    for score in ("5.46", "5.45", 5.45):
+        assert _published(_one_table(tmp_path, [_row(10, "11", "6", score=score), _row(90, "1", "1", score="90")])) == []
+    report = _one_table(tmp_path, [_row(10, "11", "6", score="5.44"), _row(90, "1", "1", score="90")])
+    assert _codes_at(report) == [("published-score-mismatch", "H2")]
+
+
+def test_score_above_weight(tmp_path):
+    report = _one_table(tmp_path, [_row(10, "90%", "95%", score="12"), _row(90, "1", "1", score="90")])
+    assert _codes_at(report) == [("published-score-mismatch", "H2"), ("score-above-weight", "H2")]
+    (above,) = [f for f in report.findings if f.code == "score-above-weight"]
+    assert above.expected == "10" and "权重 10" in above.message
+
+
+def test_total_that_is_not_the_sum_of_published_scores(tmp_path):
+    rows = [_row(50, "10", "10", score="50"), _row(50, "10", "5", score="26")]  # 26 should be 25
+    report = _one_table(tmp_path, rows, total="75", grade_label="中")
+    assert _codes_at(report) == [("published-score-mismatch", "H3"), ("published-total-arithmetic", "H4")]
+    (arithmetic,) = [f for f in report.findings if f.code == "published-total-arithmetic"]
+    assert (arithmetic.published, arithmetic.expected) == ("75", "76")
+
+
+@pytest.mark.parametrize("label, ok", [("优", True), ("优秀", True), ("良", False), ("较差", False)])
+def test_grade_synonyms(tmp_path, label, ok):
+    report = _one_table(tmp_path, [_row(100, "10", "10", score="100")], total="100", grade_label=label)
+    assert (_published(report) == []) is ok
+
+
+@pytest.mark.parametrize("label", ["中", "中等", "一般"])
+def test_middle_grade_synonyms(tmp_path, label):
+    report = _one_table(tmp_path, [_row(100, "10", "7", score="70")], total="70分", grade_label=label)
+    assert _published(report) == []
+
+
+# ---- the national form --------------------------------------------------------------
+def _national_workbook(path, *, rate=(0.9, "0.00%"), budget_score=9, total=98.44):
+    wb = Workbook()
+    wb.active.title = "封面"
+    ws = wb.create_sheet("自评表")
+    put_national_budget(ws, rate=rate, budget_score=budget_score)
+    put_national_table(ws, total=total)
+    wb.save(path)
+    return path
+
+
+def test_national_form_scores_the_budget_block(tmp_path):
+    report = check_workbook(_national_workbook(tmp_path / "n.xlsx"), load_profile("national"))
+    (table,) = report.tables
+    assert (table.sheet, table.header_row) == ("自评表", 7)
+    assert (table.total, table.grade, table.published_grade) == (Decimal("98.44"), "优", "优")
+    assert _published(report) == []
+    assert not [f for f in report.findings if f.code == "weights-sum"]  # 分值 10 in the block + 90
+
+
+def test_national_form_execution_rate_disagreeing_with_its_amounts(tmp_path):
+    path = _national_workbook(tmp_path / "n.xlsx", rate=(1, "0.00%"), budget_score=10, total=99.44)
+    report = check_workbook(path, load_profile("national"))
+    (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
+    assert (link.sheet, link.cell, link.expected) == ("自评表", "H3", "90.00%")
+    assert _published(report) == []  # the row is scored from its typed 执行率, as the rules do
+
+
+# ---- errors and the report --------------------------------------------------------------
+def test_no_table_is_a_finding(tmp_path):
+    wb = Workbook()
+    wb.active["A1"] = INPUT_TITLE
+    wb.create_sheet("说明")["B2"] = "本工作簿没有自评表"
+    path = tmp_path / "none.xlsx"
+    wb.save(path)
+    report = check_workbook(path, PROFILE)
+    assert report.tables == ()
+    (finding,) = report.findings
+    assert (finding.code, finding.severity) == ("no-table", "error")
+    assert "recalc" in finding.message
+
+
+@pytest.mark.parametrize("content", [None, b"not a workbook", b"PK\x03\x04broken zip"])
+def test_unreadable_workbook(tmp_path, content):
+    path = tmp_path / "bad.xlsx"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UnreadableWorkbook) as info:
+        check_workbook(path, PROFILE)
+    assert "bad.xlsx" in str(info.value)
+
+
+def test_old_xls_format_is_named(tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(UnreadableWorkbook, match="xlsx"):
+        check_workbook(path, PROFILE)
+
+
+def _no_floats(node):
+    if isinstance(node, dict):
+        return all(_no_floats(v) for v in node.values())
+    if isinstance(node, list):
+        return all(_no_floats(v) for v in node)
+    return not isinstance(node, float)
+
+
+def test_as_json_round_trips_with_decimals_as_strings(tmp_path):
+    report = check_workbook(seed_004_workbook(tmp_path / "004.xlsx", tamper=True), PROFILE)
+    data = json.loads(json.dumps(report.as_json(), ensure_ascii=False))
+    assert data == report.as_json() and _no_floats(data)
+    assert set(data) == {"file", "tables", "findings"}
+    assert data["tables"] == [{"sheet": "附件1", "header_row": 2, "total": "99.78", "grade": "优秀",
+                               "published_total": "99.77", "published_grade": "良好"}]
+    assert data["findings"][-1]["code"] == "published-grade-mismatch"
+    assert set(data["findings"][0]) == {"severity", "code", "sheet", "cell", "message", "published", "expected"}
+
+
+def test_as_json_null_when_nothing_published(tmp_path):
+    report = _one_table(tmp_path, [_row(100, "10", "10")])
+    (table,) = report.as_json()["tables"]
+    assert table["published_total"] is None and table["published_grade"] is None and table["total"] == "100"
+
+
+# ---- property: a table published by the rules checks clean -------------------------------
+_PAIRS = [(l1, l2) for l1, l2s in CATEGORIES.items() if l1 != "预算执行指标" for l2 in l2s]
+_NAMES = ["验收合格率", "培训人次", "项目成本控制", "群众投诉率", "系统可用率", "覆盖率", "满意度"]
+
+
+@st.composite
+def _typed_row(draw):
+    """(inputs as typed, in text or as numbers with formats) for one indicator row."""
+    as_text = draw(st.booleans())
+    level1, level2 = draw(st.sampled_from(_PAIRS))
+    weight = draw(st.decimals(min_value=1, max_value=40, places=2))
+    if draw(st.integers(0, 3)) == 0:
+        target = draw(st.sampled_from(["及时", "健全", "持续", "达成"]))
+        actual_points = draw(st.integers(0, 100))
+        actual = f"{actual_points}%" if as_text else (actual_points / 100, "0%")
+    else:
+        percent = draw(st.booleans())
+        op = draw(st.sampled_from(["", "≥", "≤"]))
+        t = draw(st.integers(0, 500))
+        a = draw(st.decimals(min_value=0, max_value=600, places=draw(st.integers(0, 2))))
+        target = f"{op}{t}{'%' if percent else ''}" if as_text or op else ((t / 100, "0%") if percent else t)
+        actual = f"{a}{'%' if percent else ''}" if as_text else ((float(a) / 100, "0.00%") if percent else float(a))
+    return [level1, level2, draw(st.sampled_from(_NAMES)), str(weight) if as_text else float(weight), target, actual]
+
+
+def _indicator(typed, row):
+    def value(item):
+        raw, fmt = item if isinstance(item, tuple) else (item, None)
+        return parse_value(raw, fmt)
+
+    return Indicator(row=row, level1=typed[0], level2=typed[1], level3=typed[2], direction=None,
+                     weight=value(typed[3]), target=value(typed[4]), actual=value(typed[5]), reason="", cells={})
+
+
+def _published_cells(result, as_text):
+    rate = None if result.rate is None else (format_percent(result.rate) if as_text else (float(result.rate), P2))
+    score = None if result.score is None else (str(result.score) if as_text else float(result.score))
+    return rate, score
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed_rows=st.lists(_typed_row(), min_size=1, max_size=8), as_text=st.booleans(),
+       top=st.integers(1, 8), left=st.integers(1, 4), national=st.booleans(), blank_levels=st.booleans())
+def test_tables_published_by_the_rules_check_clean(tmp_path, typed_rows, as_text, top, left, national, blank_levels):
+    results = [score_indicator(_indicator(typed, i), PROFILE)[0] for i, typed in enumerate(typed_rows)]
+    header = ["一级指标", "二级指标", "三级指标" if national else "目标指标", "分值" if national else "权重",
+              "年度指标值" if national else "目标值", "实际完成值" if national else "业绩值", "完成率",
+              "得分" if national else "指标得分"]
+    rows = []
+    for i, (typed, result) in enumerate(zip(typed_rows, results)):
+        level1 = None if blank_levels and i and typed_rows[i - 1][0] == typed[0] else typed[0]
+        rows.append([level1, *typed[1:], *_published_cells(result, as_text)])
+    total = total_score(r.score for r in results)
+    rows.append(["总分", None, None, None, None, None, None, str(total) if as_text else float(total)])
+    rows.append(["评价等级", None, None, None, None, None, None, grade(total, PROFILE)])
+    wb = Workbook()
+    wb.create_sheet("第二张")
+    put(wb.worksheets[top % 2], f"{'ABCD'[left - 1]}{top}", [header] + rows)
+    path = tmp_path / "p.xlsx"
+    wb.save(path)
+
+    report = check_workbook(path, PROFILE)
+    (table,) = report.tables
+    assert table.total == total and table.published_total == total
+    assert _published(report) == []
+    assert all(f.sheet for f in report.findings)  # every finding points at a place in the workbook

@@ -1,0 +1,269 @@
+"""The `xlperf` command. Everything the user reads is Chinese.
+
+Exit codes: 0 no error finding; 1 some finding is an error; 2 a file could not
+be read (or the command was used wrongly).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from . import layout as L
+from .model import ERROR, INFO, SEVERITY_LABELS, WARNING
+from .profiles import DEFAULT_PROFILE, available_profiles, load_profile
+from .workbook_io import UnreadableWorkbook
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+DEMO_FILE = "绩效自评示例.xlsx"
+
+app = typer.Typer(
+    name="xlperf",
+    help="项目支出绩效自评表：生成 Excel 模板、计算得分、生成附件1并校验。",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+out = Console()
+err = Console(stderr=True)
+
+ProfileOption = typer.Option(DEFAULT_PROFILE, "--profile", help=f"评分规则配置：{'、'.join(available_profiles())}")
+JsonOption = typer.Option(False, "--json", help="以 JSON 输出结果（供脚本和系统读取）")
+
+
+def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
+    err.print(f"[bold red]错误：[/]{message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _profile(name: str):
+    try:
+        return load_profile(name)
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+
+
+def _print_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+class _ProgressBar:
+    """Progress on stderr, only for runs long enough to need it."""
+
+    THRESHOLD = 20
+
+    def __init__(self):
+        self.progress: Progress | None = None
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if total < self.THRESHOLD:
+            return
+        if self.progress is None:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=err, transient=True)
+            self.progress.start()
+        if what not in self.tasks:
+            self.tasks[what] = self.progress.add_task(what, total=total)
+        self.progress.update(self.tasks[what], completed=done)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@app.command("new")
+def new(
+    path: Path = typer.Argument(..., help="要创建的工作簿，如 绩效自评.xlsx"),
+    projects: int = typer.Option(1, "--projects", min=1, max=2000, help="项目（录入表）个数"),
+    example: bool = typer.Option(False, "--example", help="用示例数据填写每个项目（含若干典型错误，便于试用）"),
+    force: bool = typer.Option(False, "--force", help="目标文件已存在时覆盖"),
+    profile: str = ProfileOption,
+) -> None:
+    """从模板创建主工作簿：使用说明、项目清单和每个项目一张录入表。"""
+    from .template.build import new_workbook
+    from .template.examples import example_projects
+    from .template.inputs import ProjectInput
+    from .writers.save import save_workbook_atomic
+
+    if path.suffix.lower() != ".xlsx":
+        _fail(f"文件名应以 .xlsx 结尾：{path}")
+    if path.exists() and not force:
+        _fail(f"{path} 已存在；如确需覆盖请加 --force（原文件将被替换）")
+    data = example_projects(projects) if example else [ProjectInput(name=f"项目{i}") for i in range(1, projects + 1)]
+    wb = new_workbook(data, _profile(profile))
+    save_workbook_atomic(wb, path)
+    err.print(f"已创建 {path}：{projects} 个项目录入表。填写后运行：xlperf recalc {path}", highlight=False)
+
+
+@app.command("add-project")
+def add_project(
+    book: Path = typer.Argument(..., help="已有的主工作簿"),
+    name: str = typer.Option(..., "--name", help="新项目名称（也作为录入表的工作表名）"),
+    example: bool = typer.Option(False, "--example", help="用示例数据填写"),
+    profile: str = ProfileOption,
+) -> None:
+    """在已有工作簿中增加一个项目录入表，不改动其他内容。"""
+    from .readers.input_sheet import input_sheets
+    from .template.build import add_project as add
+    from .template.examples import example_project
+    from .template.inputs import ProjectInput
+    from .workbook_io import open_workbook
+    from .writers.save import save_workbook_atomic
+
+    name = name.strip()
+    if not name:
+        _fail("项目名称不能为空")
+    try:
+        wb = open_workbook(book)
+    except UnreadableWorkbook as exc:
+        _fail(str(exc))
+    existing = {str(ws[L.NAME_CELL].value or "").strip() for ws in input_sheets(wb)}
+    if name in existing:
+        _fail(f"项目“{name}”已存在于 {book.name}")
+    if L.PROJECT_LIST_SHEET not in wb.sheetnames:
+        _fail(f"{book.name} 没有“{L.PROJECT_LIST_SHEET}”工作表，不是 xlperf 主工作簿；请用 xlperf new 创建")
+    data = example_project(len(existing)) if example else ProjectInput(name=name)
+    if example:
+        data = ProjectInput(**{**data.__dict__, "name": name})
+    ws = add(wb, data, _profile(profile))
+    save_workbook_atomic(wb, book)
+    err.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
+
+
+@app.command("recalc")
+def recalc(
+    book: Path = typer.Argument(..., help="填写好的主工作簿"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="写入另一个文件（默认写回原工作簿）"),
+    as_json: bool = JsonOption,
+    profile: str = ProfileOption,
+) -> None:
+    """读取每个录入表、按规则评分，写入附件1、汇总和校验结果工作表。"""
+    from .pipeline import recalc_workbook
+
+    bar = _ProgressBar()
+    try:
+        report = recalc_workbook(book, output, _profile(profile), progress=bar)
+    except UnreadableWorkbook as exc:
+        bar.close()
+        _fail(str(exc))
+    bar.close()
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _print_recalc(report, output or book)
+    raise typer.Exit(EXIT_FINDINGS if report.has_errors else EXIT_OK)
+
+
+@app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="他人填报的附件1工作簿（.xlsx）"),
+    as_json: bool = JsonOption,
+    profile: str = ProfileOption,
+) -> None:
+    """审核已填好的附件1：重新计算完成率、得分、总分和等级，列出与填报值不一致之处。"""
+    from .check import check_workbook
+
+    try:
+        report = check_workbook(file, _profile(profile))
+    except UnreadableWorkbook as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(report.as_json())
+    else:
+        _print_check(report)
+    has_errors = any(f.severity == ERROR for f in report.findings)
+    raise typer.Exit(EXIT_FINDINGS if has_errors else EXIT_OK)
+
+
+@app.command("demo")
+def demo(
+    directory: Path = typer.Argument(Path("."), help="示例文件存放的文件夹（默认当前文件夹）"),
+    profile: str = ProfileOption,
+) -> None:
+    """生成示例工作簿（两个真实项目，原样录入），计算得分并显示汇总。"""
+    from .pipeline import recalc_workbook
+    from .template.build import new_workbook
+    from .template.seeds import SEEDS
+    from .writers.save import save_workbook_atomic
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / DEMO_FILE
+    prof = _profile(profile)
+    save_workbook_atomic(new_workbook(list(SEEDS), prof), path)
+    report = recalc_workbook(path, None, prof)
+    _print_recalc(report, path)
+    out.print("[dim]示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。[/]")
+
+
+def _counts(findings) -> dict[str, int]:
+    return {s: sum(1 for f in findings if f.severity == s) for s in (ERROR, WARNING, INFO)}
+
+
+def _print_recalc(report, written_to: Path) -> None:
+    table = Table(title="绩效自评汇总", show_lines=False)
+    for title in ("项目名称", "总得分", "评价等级", "预算执行率", "错误", "警告", "提示"):
+        table.add_column(title, justify="right" if title not in ("项目名称", "评价等级") else "left")
+    for r in report.results:
+        c = _counts(r.findings)
+        rate = "" if r.budget_execution_rate is None else f"{r.budget_execution_rate}%"
+        table.add_row(r.project.name, str(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
+    out.print(table)
+    _print_findings(report.findings)
+    out.print(f"已写入 {written_to}（附件1 {len(report.annex_sheets)} 张、{L.SUMMARY_SHEET}、{L.FINDINGS_SHEET}）", highlight=False)
+
+
+def _print_check(report) -> None:
+    table = Table(title=f"审核结果：{report.file}")
+    for title in ("工作表", "表头行", "总分(重算)", "等级(重算)", "总分(填报)", "等级(填报)"):
+        table.add_column(title)
+    for t in report.tables:
+        table.add_row(t.sheet, str(t.header_row), str(t.total), t.grade,
+                      "" if t.published_total is None else str(t.published_total), t.published_grade or "")
+    out.print(table)
+    _print_findings(report.findings)
+
+
+def _print_findings(findings, limit: int = 200) -> None:
+    if not findings:
+        out.print("未发现问题。")
+        return
+    c = _counts(findings)
+    out.print(f"发现 {c[ERROR]} 个错误、{c[WARNING]} 个警告、{c[INFO]} 个提示：", highlight=False)
+    order = {ERROR: 0, WARNING: 1, INFO: 2}
+    shown = sorted(findings, key=lambda f: order[f.severity])[:limit]
+    table = Table(show_header=True)
+    for title in ("级别", "位置", "说明"):
+        table.add_column(title, overflow="fold")
+    for f in shown:
+        table.add_row(SEVERITY_LABELS[f.severity], f.where, f.message)
+    out.print(table)
+    if len(findings) > limit:
+        out.print(f"……另有 {len(findings) - limit} 条，见工作簿中的“{L.FINDINGS_SHEET}”表或 --json 输出。", highlight=False)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"xlperf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="显示版本")) -> None:
+    """项目支出绩效自评表工具。"""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

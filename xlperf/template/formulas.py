@@ -1,0 +1,205 @@
+"""The template's live Excel formulas, generated from the rules' own vocabulary.
+
+`template_formulas()` maps every formula cell of an input sheet to its formula.
+The builder writes them; the reader compares against them to tell a template
+formula (the engine derives the value) from a typed number or a changed formula.
+Only functions that Excel, LibreOffice and WPS all support are used.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .. import layout as L
+from ..vocabulary import (
+    APPROXIMATE_MARKERS,
+    COMPLETION_WORDS,
+    DIRECTION_POSITIVE,
+    DIRECTION_QUALITATIVE,
+    DIRECTION_REVERSE,
+    PERCENT_WORDS,
+    PREFIX_OPERATORS,
+    REVERSE_KEYWORDS,
+    REVERSE_OPERATORS,
+    SUFFIX_OPERATORS,
+)
+
+# Excel does not normalise full-width forms the way the Python parser (NFKC) does.
+_FULL_WIDTH = {">": "＞", "<": "＜", "=": "＝", "%": "％"}
+_MAX_NUMBER_LENGTH = 15
+
+
+def _q(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def _array(words) -> str:
+    return "{" + ",".join(_q(w) for w in words) + "}"
+
+
+def _contains_any(words, ref: str) -> str:
+    """TRUE when the text in ref contains one of words.
+
+    SUMPRODUCT forces array evaluation of the inline array; OR(FIND({...})) is
+    implicitly intersected to its first element in LibreOffice.
+    """
+    return f"SUMPRODUCT(--ISNUMBER(FIND({_array(words)},{ref})))>0"
+
+
+def _equals_any(words, expr: str) -> str:
+    return f"SUMPRODUCT(--({expr}={_array(words)}))>0"
+
+
+def _with_full_width(words) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        for variant in (w, "".join(_FULL_WIDTH.get(ch, ch) for ch in w)):
+            if variant not in out:
+                out.append(variant)
+    return out
+
+
+def _strip_words() -> list[str]:
+    words = [w for w, _ in PREFIX_OPERATORS] + [w for w, _ in SUFFIX_OPERATORS] + list(PERCENT_WORDS)
+    return sorted(_with_full_width(words), key=len, reverse=True) + [" ", "\u3000"]
+
+
+def _cleaned(ref: str) -> str:
+    expr = f"TRIM({ref})"
+    for w in _strip_words():
+        expr = f"SUBSTITUTE({expr},{_q(w)},\"\")"
+    return expr
+
+
+def number_expression(ref: str) -> str:
+    """The leading number of a typed value, as the Python parser reads it ("" if none).
+
+    A number is taken as it is; text loses its operator, percent and unit words
+    and the longest numeric prefix is taken (LOOKUP over LEFT(text, 1..15)).
+    Estimates (约90%) give "" like the parser's "invalid".
+    """
+    prefixes = "{" + ",".join(str(i) for i in range(1, _MAX_NUMBER_LENGTH + 1)) + "}"
+    return (f'IF(ISNUMBER({ref}),{ref},IF({ref}="","",IFERROR(IF({_contains_any(APPROXIMATE_MARKERS, ref)},"",'
+            f'LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes}))),"")))')
+
+
+def _positive_operator_words() -> list[str]:
+    words = [w for w, op in PREFIX_OPERATORS + SUFFIX_OPERATORS if op not in REVERSE_OPERATORS]
+    return _with_full_width(words)
+
+
+def _reverse_operator_words() -> list[str]:
+    words = [w for w, op in PREFIX_OPERATORS + SUFFIX_OPERATORS if op in REVERSE_OPERATORS]
+    return _with_full_width(words)
+
+
+def _without_positive_compounds(ref: str) -> str:
+    """ref with the positive words that contain a reverse one removed (不低于 contains 低于)."""
+    reverse = _reverse_operator_words()
+    expr = ref
+    for word in sorted(_positive_operator_words(), key=len, reverse=True):
+        if any(r in word for r in reverse):
+            expr = f'SUBSTITUTE({expr},{_q(word)},"")'
+    return expr
+
+
+def direction_formula(row: int) -> str:
+    """指标方向 when the user leaves the drop-down alone (rules.indicator.infer_direction)."""
+    c = lambda f: L.indicator_cell(f, row)  # noqa: E731
+    target, name, tnum = c("target"), c("level3"), c("target_number")
+    return (f'=IF(TRIM({target})="","",IF({tnum}="",IF(ISNUMBER({target}),"{DIRECTION_POSITIVE}","{DIRECTION_QUALITATIVE}"),'
+            f'IF({_contains_any(_reverse_operator_words(), _without_positive_compounds(target))},"{DIRECTION_REVERSE}",'
+            f'IF({_contains_any(_positive_operator_words(), target)},"{DIRECTION_POSITIVE}",'
+            f'IF({_contains_any(REVERSE_KEYWORDS, name)},"{DIRECTION_REVERSE}","{DIRECTION_POSITIVE}")))))')
+
+
+def target_number_formula(row: int) -> str:
+    return "=" + number_expression(L.indicator_cell("target", row))
+
+
+def actual_number_formula(row: int) -> str:
+    actual = L.indicator_cell("actual", row)
+    return f'=IF({_equals_any(COMPLETION_WORDS, f"TRIM({actual})")},100,{number_expression(actual)})'
+
+
+def rate_formula(row: int) -> str:
+    """完成率 (rules.indicator.completion_rate), a fraction rounded to 4 places, never negative."""
+    c = lambda f: L.indicator_cell(f, row)  # noqa: E731
+    d, t, a = c("direction"), c("target_number"), c("actual_number")
+    if row == L.BUDGET_INDICATOR_ROW:
+        return f'=IF({a}="","",ROUND(MAX({a}/100,0),4))'
+    return (f'=IF(OR({a}="",{d}=""),"",IF({d}="{DIRECTION_QUALITATIVE}",ROUND(MAX({a}/100,0),4),IF({t}="","",'
+            f'IF({d}="{DIRECTION_REVERSE}",IF({a}<=0,1,IF({t}<=0,0,ROUND(MAX({t}/{a},0),4))),'
+            f'IF({t}=0,IF({a}<=0,1,0),ROUND(MAX({a}/{t},0),4))))))')
+
+
+def score_formula(row: int) -> str:
+    """指标得分 = ROUND(权重 × MIN(完成率, 1), 2)."""
+    rate, weight = L.indicator_cell("rate", row), L.indicator_cell("weight", row)
+    return f'=IF(OR({rate}="",NOT(ISNUMBER({weight}))),"",ROUND({weight}*MIN({rate},1),2))'
+
+
+def budget_link_formula() -> str:
+    """The 预算执行率 业绩值: row (7), column 年度总金额, else 小计, as text like "100.00%"."""
+    total, sub = L.budget_cell("execution_rate", "total"), L.budget_cell("execution_rate", "subtotal")
+    return (f'=IF(ISNUMBER({total}),TEXT({total},"0.00")&"%",'
+            f'IF(ISNUMBER({sub}),TEXT({sub},"0.00")&"%",""))')
+
+
+def grade_formula(labels: tuple[str, str, str, str], bounds) -> str:
+    total = L.TOTAL_SCORE_CELL
+    b = [str(x) for x in bounds]
+    return (f'=IF({total}>={b[0]},"{labels[0]}",IF({total}>={b[1]},"{labels[1]}",'
+            f'IF({total}>={b[2]},"{labels[2]}","{labels[3]}")))')
+
+
+def _budget_formulas() -> dict[str, str]:
+    out: dict[str, str] = {}
+    letters = L.BUDGET_COLUMN_LETTERS
+    for row in L.BUDGET_AMOUNT_ROWS:
+        r = L.BUDGET_ROW_NUMBERS[row]
+        out[f"{letters['subtotal']}{r}"] = (f'=IF(COUNT({letters["central"]}{r}:{letters["county"]}{r})=0,"",'
+                                            f'SUM({letters["central"]}{r}:{letters["county"]}{r}))')
+        parts = ",".join(f"{letters[c]}{r}" for c in ("subtotal", "carryover", "other"))
+        out[f"{letters['total']}{r}"] = f'=IF(COUNT({parts})=0,"",SUM({parts}))'
+    for col, letter in letters.items():
+        annual, received, executed = (f"{letter}{L.BUDGET_ROW_NUMBERS[r]}" for r in ("annual", "received", "executed"))
+        out[L.budget_cell("balance", col)] = f'=IF(COUNT({received},{executed})=0,"",N({received})-N({executed}))'
+        out[L.budget_cell("arrival_rate", col)] = f'=IF(N({annual})=0,"",ROUND(N({received})/{annual}*100,2))'
+        out[L.budget_cell("execution_rate", col)] = f'=IF(N({annual})=0,"",ROUND(N({executed})/{annual}*100,2))'
+    return out
+
+
+@lru_cache(maxsize=None)
+def _cached(labels: tuple, bounds: tuple) -> dict[str, str]:
+    out = _budget_formulas()
+    for row in L.indicator_rows():
+        out[L.indicator_cell("direction", row)] = direction_formula(row)
+        out[L.indicator_cell("target_number", row)] = target_number_formula(row)
+        out[L.indicator_cell("actual_number", row)] = actual_number_formula(row)
+        out[L.indicator_cell("rate", row)] = rate_formula(row)
+        out[L.indicator_cell("score", row)] = score_formula(row)
+    out[L.indicator_cell("actual", L.BUDGET_INDICATOR_ROW)] = budget_link_formula()
+    first, last = L.INDICATOR_FIRST_ROW, L.INDICATOR_LAST_ROW
+    w, s = L.INDICATOR_COLUMN_LETTERS["weight"], L.INDICATOR_COLUMN_LETTERS["score"]
+    out[L.WEIGHT_TOTAL_CELL] = f"=SUM({w}{first}:{w}{last})"
+    out[L.TOTAL_SCORE_CELL] = f"=ROUND(SUM({s}{first}:{s}{last}),2)"
+    out[L.GRADE_CELL] = grade_formula(labels, bounds)
+    return out
+
+
+def template_formulas(profile=None) -> dict[str, str]:
+    """Every formula cell of an input sheet → its formula text (with the leading '=')."""
+    from ..profiles import load_profile
+
+    profile = profile or load_profile()
+    return _cached(tuple(profile.grade_labels), tuple(profile.grade_bounds))
+
+
+# Cells that hold a template formula but are input cells the user may overwrite.
+OVERWRITABLE_FORMULA_FIELDS = ("direction",)
+
+
+def overwritable_formula_cells() -> set[str]:
+    cells = {L.indicator_cell("direction", r) for r in L.indicator_rows()}
+    cells.add(L.indicator_cell("actual", L.BUDGET_INDICATOR_ROW))
+    return cells

@@ -1,0 +1,71 @@
+"""What an accountant types into one input sheet, and the code that types it.
+
+`ProjectInput` is the data; `type_into(ws, data)` writes it into the input
+cells exactly as Excel stores typing into them (text cells keep "90%" as text,
+numbers in number cells), so the seeds and the examples take the same path a
+user's values take.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .. import layout as L
+
+
+@dataclass(frozen=True)
+class IndicatorInput:
+    level1: str = ""
+    level2: str = ""
+    level3: str = ""
+    weight: object = None  # number as typed
+    target: str = ""
+    actual: str = ""
+    reason: str = ""
+    direction: str = ""  # blank: the template's formula infers it
+
+
+@dataclass(frozen=True)
+class ProjectInput:
+    name: str
+    meta: dict = field(default_factory=dict)  # keys of layout.PROJECT_LIST_KEYS (without name/sheet)
+    info: dict = field(default_factory=dict)  # layout.INFO_FIELDS → text
+    goals: dict = field(default_factory=dict)  # layout.GOAL_FIELDS → text
+    budget: dict = field(default_factory=dict)  # (row, column) → amount typed, rows (1)–(4)
+    indicators: tuple[IndicatorInput, ...] = ()
+    budget_actual_typed: str | None = None  # a value typed over the 预算执行率 link (seed 000)
+
+
+def _number(x):
+    if isinstance(x, Decimal):
+        return int(x) if x == x.to_integral_value() else float(x)
+    return x
+
+
+def type_into(ws, data: ProjectInput) -> None:
+    """Type a project's values into an input sheet built by template.build."""
+    from ..writers.cells import set_text
+
+    set_text(ws[L.NAME_CELL], data.name)
+    for f, text in data.info.items():
+        set_text(ws[L.info_cell(f)], text)
+    for f, text in data.goals.items():
+        set_text(ws[L.goal_cell(f)], text)
+    for (row, col), amount in data.budget.items():
+        ws[L.budget_cell(row, col)] = _number(amount)
+    rows = list(L.indicator_rows())
+    budget_first = bool(data.indicators) and "预算执行率" in data.indicators[0].level3
+    # The template pre-fills its first row with 预算执行率; other indicators start below it.
+    start = 0 if budget_first else 1
+    for ind, row in zip(data.indicators, rows[start:]):
+        c = lambda f: ws[L.indicator_cell(f, row)]  # noqa: E731
+        for f in ("level1", "level2", "level3", "reason"):
+            set_text(c(f), getattr(ind, f))
+        if ind.direction:
+            set_text(c("direction"), ind.direction)
+        c("weight").value = _number(ind.weight)
+        set_text(c("target"), ind.target)
+        if row != L.BUDGET_INDICATOR_ROW:
+            set_text(c("actual"), ind.actual)
+    if data.budget_actual_typed is not None:
+        set_text(ws[L.indicator_cell("actual", L.BUDGET_INDICATOR_ROW)], data.budget_actual_typed)
