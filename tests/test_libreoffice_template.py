@@ -87,3 +87,18 @@ def test_generated_projects_agree_with_libreoffice(tmp_path):
     collect()
     assert len(projects) >= 150
     assert libreoffice_disagreements(tmp_path, projects) == []
+
+
+def test_finished_workbook_opens_in_libreoffice(tmp_path):
+    """recalc's output (附件1 sheets, 汇总 with its chart, 校验结果 with links) loads and recalculates in LibreOffice."""
+    from xlperf.pipeline import recalc_workbook
+
+    source = tmp_path / "完成.xlsx"
+    new_workbook(list(SEEDS), PROFILE).save(source)
+    report = recalc_workbook(source, None, PROFILE)
+    wb = load_workbook(libreoffice.recalculate(source, tmp_path / "lo"), data_only=True)
+    assert set(load_workbook(source).sheetnames) == set(wb.sheetnames)
+    for result, annex in zip(report.results, report.annex_sheets):
+        assert wb[result.project.sheet][L.TOTAL_SCORE_CELL].value == pytest.approx(float(result.total))
+        values = [c.value for row in wb[annex].iter_rows() for c in row]
+        assert float(result.total) in values and result.grade in values
