@@ -18,6 +18,7 @@ from openpyxl import Workbook
 
 from xlperf import layout as L
 from xlperf import profiles, rules
+from xlperf.template import seeds
 from xlperf.model import ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project
 from xlperf.values import parse_value
 from xlperf.writers import annex as A
@@ -29,31 +30,15 @@ from xlperf.writers.summary import CHART_TITLE, NO_PROJECTS, summary_frame, writ
 
 AMOUNT_ROWS = ("initial", "annual", "received", "executed")
 
-# (一级, 二级, 三级, 权重, 目标值, 业绩值, 偏差原因) as published; 业绩值 None = the template's link to row (7).
-SEED_004 = (
-    ("预算执行指标", "预算执行指标", "预算执行率", 10, "100%", None, ""),
-    ("产出指标", "数量指标", "视频会商系统升级改造", 11.25, "及时", "100%", ""),
-    ("", "质量指标", "新建（购）系统验收通过率", 11.25, "100%", "100%", ""),
-    ("", "时效指标", "系统上线及时性", 11.25, "及时", "100%", ""),
-    ("效益指标", "社会效益", "系统安全等级达标率", 11.25, "100%", "100%", ""),
-    ("", "", "系统功能模块使用率", 11.25, "100%", "100%", ""),
-    ("", "可持续影响指标", "使用者满意度", 11.25, "100%", "98%", "略有卡顿"),
-    ("满意度指标", "服务对象满意度指标", "管理机制健全性", 11.25, "健全", "100%", ""),
-    ("", "", "跟踪反馈机制健全性", 11.25, "健全", "100%", ""),
-)
-REASON_000 = "原因：时效指标目标值为持续，缺乏数据支持；改进措施：不断完善指标体系，制定合理的时效指标"
-SEED_000 = (
-    ("预算执行指标", "预算执行指标", "预算执行率", 10, "100%", "0.00%", ""),
-    ("产出指标", "数量指标", "1.各级各部门业务上云数2.信息资源融合部门数", 10, "90", "90%", ""),
-    ("", "质量指标", "1.建成统一的基础设施资源池2.建立全市信息资源共享体系", 10, "91", "91%", ""),
-    ("", "时效指标", "保障全市各类信息系统安全、稳定、可靠地运行", 10, "持续", "95%", REASON_000),
-    ("", "成本指标", "项目建设总费用按合同支付", 10, "100", "100%", ""),
-    ("效益指标", "经济效益", "节省开支率", 10, "50", "50%", ""),
-    ("", "社会效益", "提高办事效率", 10, "70", "70%", ""),
-    ("", "生态效益", "减少出行，提高空气质量率", 10, "50", "50%", ""),
-    ("", "可持续影响指标", "项目持续发挥作用", 10, "90", "90%", ""),
-    ("满意度指标", "服务对象满意度指标", "业务使用部门以及群众满意度", 10, "80", "80%", ""),
-)
+def seed_rows(seed) -> tuple:
+    """(一级, 二级, 三级, 权重, 目标值, 业绩值, 偏差原因) as published; 业绩值 None = the template's link to row (7)."""
+    return tuple((i.level1, i.level2, i.level3, i.weight, i.target, i.actual if k else seed.budget_actual_typed, i.reason)
+                 for k, i in enumerate(seed.indicators))
+
+
+SEED_004 = seed_rows(seeds.SEED_004)
+SEED_000 = seed_rows(seeds.SEED_000)
+REASON_000 = seeds.SEED_000.indicators[3].reason
 
 
 def make_project(name: str, sheet: str, rows, budget: dict[str, float] | None, fill_down: bool = True) -> Project:

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
+from ..writers.cells import BODY_FONT, BOLD_FONT, BORDER, CENTER, FONT_NAME, HEADER_FILL, LINK_FONT, TITLE_FONT
 from ..profiles import Profile, load_profile
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, CATEGORIES, DIRECTIONS
 from .formulas import template_formulas
@@ -25,17 +26,10 @@ from .inputs import ProjectInput, type_into
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / "绩效自评模板.xlsx"
 TEMPLATE_PROJECT_NAME = "项目1"
 
-FONT_NAME = "宋体"
-_thin = Side(style="thin", color="808080")
-BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 INPUT_FILL = PatternFill("solid", fgColor="FFF8DC")  # pale yellow: type here
 COMPUTED_FILL = PatternFill("solid", fgColor="EDEDED")  # grey: calculated, locked
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 SECTION_FONT = Font(name=FONT_NAME, size=12, bold=True)
-BODY_FONT = Font(name=FONT_NAME, size=11)
-BOLD_FONT = Font(name=FONT_NAME, size=11, bold=True)
 WRAP = Alignment(wrap_text=True, vertical="center")
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 UNLOCKED = Protection(locked=False)
 TEXT_FORMAT = "@"
 AMOUNT_FORMAT = "#,##0.00####"
@@ -125,7 +119,7 @@ def _append_project_row(ws: Worksheet, data: ProjectInput, sheet_name: str) -> N
         cell.font, cell.border, cell.alignment = BODY_FONT, BORDER, WRAP
     link = ws.cell(row=row, column=len(L.PROJECT_LIST_KEYS))
     link.hyperlink = f"#'{sheet_name}'!A1"
-    link.font = Font(name=FONT_NAME, size=11, color="0563C1", underline="single")
+    link.font = LINK_FONT
 
 
 def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
@@ -133,27 +127,19 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     for letter, width in L.INPUT_COLUMN_WIDTHS.items():
         ws.column_dimensions[letter].width = width
     last = L.column(L.INPUT_LAST_COLUMN)
-    _merged_label(ws, f"A1:{last}1", L.INPUT_TITLE, Font(name=FONT_NAME, size=16, bold=True), CENTER)
+    _merged_label(ws, f"A1:{last}1", L.INPUT_TITLE, TITLE_FONT, CENTER)
     ws.row_dimensions[1].height = 30
     _label(ws, L.NAME_LABEL_CELL, "项目名称")
     _input_block(ws, f"{L.NAME_CELL}:{last}2")
 
     _section(ws, L.INFO_SECTION_ROW, "一、项目基本情况")
-    for i, name in enumerate(L.INFO_FIELDS):
-        row = L.INFO_FIRST_ROW + i
-        _label(ws, f"A{row}", name)
-        _input_block(ws, f"B{row}:{last}{row}")
-        ws.row_dimensions[row].height = 48
+    _text_rows(ws, L.INFO_FIRST_ROW, L.INFO_FIELDS)
 
     _section(ws, L.BUDGET_SECTION_ROW, "二、预算执行情况（单位：万元；小计、年度总金额及第(5)–(7)行自动计算）")
     _budget_table(ws)
 
     _section(ws, L.GOALS_SECTION_ROW, "三、项目绩效目标")
-    for i, name in enumerate(L.GOAL_FIELDS):
-        row = L.GOALS_FIRST_ROW + i
-        _label(ws, f"A{row}", name)
-        _input_block(ws, f"B{row}:{last}{row}")
-        ws.row_dimensions[row].height = 48
+    _text_rows(ws, L.GOALS_FIRST_ROW, L.GOAL_FIELDS)
 
     _section(ws, L.INDICATOR_SECTION_ROW, "四、绩效指标（权重合计应为 100；灰色单元格自动计算；空行不计）")
     _indicator_table(ws, profile)
@@ -167,6 +153,15 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _text_rows(ws: Worksheet, first_row: int, labels) -> None:
+    """One labelled free-text row per label: label in A, a merged input block over B:J."""
+    last = L.column(L.INPUT_LAST_COLUMN)
+    for row, name in enumerate(labels, start=first_row):
+        _label(ws, f"A{row}", name)
+        _input_block(ws, f"B{row}:{last}{row}")
+        ws.row_dimensions[row].height = 48
 
 
 def _budget_table(ws: Worksheet) -> None:
