@@ -3,18 +3,22 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from xlperf.template.inputs import IndicatorInput, ProjectInput
+from xlperf.template.inputs import IndicatorInput, ProjectInput, Typed
 from xlperf.vocabulary import CATEGORIES
 
 _numbers = st.one_of(st.integers(min_value=0, max_value=500).map(str),
                      st.decimals(min_value=0, max_value=500, places=2).map(lambda d: f"{d:f}"))
-_ops = st.sampled_from(["", "", "≥", "≤", ">=", "<=", "＜", "不低于", "="])
-_suffix = st.sampled_from(["", "", "%", "%", "个", "天", "万元", "%以上", "天以内"])
+_ops = st.sampled_from(["", "", "≥", "≤", ">=", "<=", "＜", "不低于", "=", "少于", "不少于", "多于", "不多于"])
+_suffix = st.sampled_from(["", "", "%", "%", "个", "天", "万元", "%以上", "天以内", "小时内", "个工作日内",
+                           "%以上（含95%）", "％"])
 typed_quantity = st.builds(lambda o, n, s: f"{o}{n}{s}", _ops, _numbers, _suffix)
-typed_text = st.sampled_from(["持续", "及时", "健全", "达成", "完成", "有效", "部分达成", "约90%", "/", "—", ""])
-typed_value = st.one_of(typed_quantity, typed_quantity, typed_text)
+typed_text = st.sampled_from(["持续", "及时", "健全", "达成", "完成", "有效", "部分达成", "约90%", "/", "—", "",
+                              "12月底前完成", "2023年底前", "　完成", "已 完成", "暂无", "９０％", "≥０", "９５"])
+typed_number = st.builds(Typed, st.floats(min_value=0, max_value=2, allow_nan=False).map(lambda x: round(x, 4)),
+                         st.sampled_from(["0%", "0.00%", "General", "0.00"]))
+typed_value = st.one_of(typed_quantity, typed_quantity, typed_text, typed_number)
 _names = st.sampled_from(["验收合格率", "培训人次", "项目成本控制", "群众投诉率", "资金拨付及时性", "服务对象满意度",
-                          "运维费用", "系统可用率", "差错率"])
+                          "运维费用", "系统可用率", "差错率", "投诉处理率", "预算执行率"])
 _weights = st.one_of(st.none(), st.integers(min_value=0, max_value=30), st.decimals(min_value=0, max_value=30, places=2))
 _directions = st.sampled_from(["", "", "", "正向", "反向", "定性"])
 
@@ -40,7 +44,7 @@ def project_inputs(draw, index: int = 0) -> ProjectInput:
             if amount is not None:
                 budget[(row, col)] = float(amount)
     indicators = draw(st.lists(indicator_inputs(), min_size=0, max_size=12))
-    override = draw(st.sampled_from([None, None, None, "100%", "0.00%", "95.5%"]))
+    override = draw(st.sampled_from([None, None, None, "100%", "0.00%", "95.5%", Typed(0.95, "0%"), Typed(1, "0.00%")]))
     return ProjectInput(name=f"生成项目{index}", budget=budget, indicators=tuple(indicators), budget_actual_typed=override)
 
 

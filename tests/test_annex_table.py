@@ -144,3 +144,46 @@ def test_national_budget_block(tmp_path):
     assert (ind.level3, ind.weight.number, ind.actual.number, ind.actual.percent) == ("预算执行率", 10, 90, True)
     assert ind.cells["actual"] == Loc("Sheet", "H3") and ind.cells["level3"] == Loc("Sheet", "C3")
     assert block.budget_row.score.loc == Loc("Sheet", "I3")
+
+
+@pytest.mark.parametrize("summary, total, grade", [
+    ([["自评得分", None, None, "100", None, None, None, "89.78"], ["自评等级：良好"]], ("89.78", "H3"), ("良好", "A4")),
+    ([["综合得分：89.78分"], ["绩效评价等级", None, None, None, None, None, None, "良好"]], ("89.78分", "A3"), ("良好", "H4")),
+    ([["自评总分", None, None, None, None, None, None, "89.78"], ["评价结果", "良"]], ("89.78", "H3"), ("良", "B4")),
+    ([["合计", None, None, "100", None, None, None, 89.78, "良好"]], (89.78, "H3"), ("良好", "I3")),
+    ([["合计", None, None, "100", "良好", None, None, 89.78]], (89.78, "H3"), ("良好", "E3")),
+    ([["总分", None, None, "100", None, None, None, 89.78], ["等次", None, None, None, None, None, None, "良好"]],
+     (89.78, "H3"), ("良好", "H4")),
+])
+def test_summary_labels_and_an_unlabelled_grade(tmp_path, summary, total, grade):
+    wb = Workbook()
+    put(wb.active, "A1", [ANNEX_HEADER, ["产出指标", "数量指标", "人数", "100", "10", "9", "90%", "90", "略"]] + summary)
+    (table,), _ = _scan(wb, tmp_path)
+    assert [r.indicator.level3 for r in table.rows] == ["人数"]  # the summary rows are no indicators
+    assert (table.total.raw, table.total.loc.cell) == total
+    assert (table.grade.raw, table.grade.loc.cell) == grade
+
+
+def test_generated_annex_sheets_pair_with_their_input_sheets(tmp_path):
+    from xlperf.pipeline import recalc_workbook
+    from xlperf.profiles import load_profile
+    from xlperf.readers.annex_table import generated_budget_blocks
+    from xlperf.template.build import new_workbook
+    from xlperf.template.seeds import SEED_000, SEED_004
+
+    path = tmp_path / "book.xlsx"
+    new_workbook([SEED_000, SEED_004], load_profile()).save(path)
+    report = recalc_workbook(path, None, load_profile())
+    blocks = generated_budget_blocks(load_workbook(path, data_only=True))
+    assert {sheet: b.table.sheet for sheet, b in blocks.items()} == {
+        annex: r.project.sheet for r, annex in zip(report.results, report.annex_sheets)}
+    table = blocks[report.annex_sheets[0]].table
+    assert table.values[("annual", "municipal")].number == Decimal("2428.53")
+    assert table.cells[("annual", "municipal")] == Loc(SEED_000.name, "G13")
+    # The template's formulas (no cached values in a file openpyxl wrote) are left to the rules.
+    assert table.derived[("annual", "total")] and table.derived[("execution_rate", "municipal")]
+    assert not table.derived[("annual", "municipal")]
+    # Without the property listing recalc's sheets nothing is paired: a user's own sheet is never taken for one.
+    wb = load_workbook(path, data_only=True)
+    wb.custom_doc_props.props.clear()
+    assert generated_budget_blocks(wb) == {}

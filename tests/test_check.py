@@ -7,18 +7,23 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
+from xlperf import layout as L
 from xlperf.check import UnreadableWorkbook, check_workbook
 from xlperf.layout import INPUT_TITLE
+from xlperf.pipeline import recalc_workbook
 from xlperf.model import Indicator
 from xlperf.profiles import load_profile
 from xlperf.rules import grade, score_indicator, total_score
+from xlperf.template.build import new_workbook
+from xlperf.template.seeds import SEED_000, SEEDS
 from xlperf.values import format_percent, parse_value
 from xlperf.vocabulary import CATEGORIES
 
 from .annex_builders import (
-    ANNEX_HEADER, P2, put, put_national_budget, put_national_table, seed_000_workbook, seed_004_workbook,
+    ANNEX_HEADER, P2, SEED_004_TEXT_ROWS, put, put_national_budget, put_national_table, seed_000_workbook,
+    seed_004_workbook,
 )
 
 PROFILE = load_profile("default")
@@ -295,3 +300,171 @@ def test_tables_published_by_the_rules_check_clean(tmp_path, typed_rows, as_text
     assert table.total == total and table.published_total == total
     assert _published(report) == []
     assert all(f.sheet for f in report.findings)  # every finding points at a place in the workbook
+
+
+# ---- summary rows as reviewers' tables label them ---------------------------------------
+def _seed_004_text_rows(weight_unit=""):
+    """Seed 004's 附件1 as text, the weights optionally typed with a unit ("11.25分")."""
+    return [[*row[:3], row[3] + weight_unit, *row[4:]] for row in SEED_004_TEXT_ROWS]
+
+
+def _seed_004_with_summary(tmp_path, summary_rows, weight_unit=""):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "附件1"
+    put(ws, "A1", [ANNEX_HEADER] + _seed_004_text_rows(weight_unit) + summary_rows)  # summary from row 11
+    path = tmp_path / "s.xlsx"
+    wb.save(path)
+    return check_workbook(path, PROFILE)
+
+
+@pytest.mark.parametrize("label", ["自评得分", "自评总分", "综合得分", "总得分", "总分（满分100分）"])
+def test_total_labels_read_as_the_total_not_as_an_indicator(tmp_path, label):
+    report = _seed_004_with_summary(tmp_path, [[label, None, None, "100", None, None, None, "89.78", None],
+                                               ["评价等级", None, None, None, None, None, None, "良好", None]])
+    (table,) = report.tables
+    assert (table.total, table.published_total, table.published_grade) == (Decimal("99.78"), Decimal("89.78"), "良好")
+    codes = {f.code for f in report.findings}
+    assert not codes & {"unknown-level1", "missing-target", "missing-actual", "weights-sum"}
+    assert _codes_at(report) == [("published-grade-mismatch", "H12"), ("published-total-arithmetic", "H11"),
+                                 ("published-total-mismatch", "H11")]
+
+
+@pytest.mark.parametrize("summary, grade_cell", [
+    ([["总分：99.78分"], ["自评等级：良好"]], "A12"),
+    ([["总分", None, None, "100", None, None, None, "99.78"], ["绩效评价等级", None, None, None, None, None, None, "良好"]], "H12"),
+    ([["总分", None, None, "100", None, None, None, "99.78"], ["评价结果", None, None, None, None, None, None, "良好"]], "H12"),
+    ([["总分", None, None, "100", None, None, None, "99.78"], ["等次", "良好"]], "B12"),
+    ([["合计", None, None, "100", None, None, None, "99.78", "良好"]], "I11"),  # the grade unlabelled beside the total
+])
+def test_grade_labels_and_an_unlabelled_grade_in_the_total_row(tmp_path, summary, grade_cell):
+    report = _seed_004_with_summary(tmp_path, summary)
+    (table,) = report.tables
+    assert (table.published_total, table.published_grade) == (Decimal("99.78"), "良好")
+    assert _codes_at(report) == [("published-grade-mismatch", grade_cell)]
+    (wrong,) = _published(report)
+    assert (wrong.published, wrong.expected) == ("良好", "优秀")
+
+
+def test_weights_typed_with_the_unit_fen(tmp_path):
+    # Weights as "10分", "11.25分": scored as points (rules.indicator.valid_weight accepts 分/分值).
+    report = _seed_004_with_summary(tmp_path, [["总分", None, None, "100分", None, None, None, "99.78分"],
+                                               ["评价等级", None, None, None, None, None, None, "优秀"]], weight_unit="分")
+    (table,) = report.tables
+    assert (table.total, table.grade) == (Decimal("99.78"), "优秀")
+    assert not [f for f in report.findings if f.severity == "error"]
+    assert not [f for f in report.findings if f.code in ("invalid-value", "weights-sum")]
+
+
+# ---- a direction inferred from the name, in a table without 指标方向 -----------------------
+def _cost_table(tmp_path, score, rate=None):
+    """项目成本控制 (反向 by its name): target 100, actual 80 → 反向 125% (10 分), 正向 80% (8 分)."""
+    rows = [_row(10, "100", "80", rate=rate, score=score, name="项目成本控制"), _row(90, "1", "1", score="90")]
+    return _one_table(tmp_path, rows, total=str(90 + Decimal(score)) if score else None)
+
+
+def test_published_score_following_the_positive_reading_is_accepted(tmp_path):
+    report = _cost_table(tmp_path, "8", rate="80.00%")
+    (table,) = report.tables
+    assert (table.total, table.published_total) == (Decimal("98"), Decimal("98"))
+    assert _published(report) == []
+    assert [f.cell for f in report.findings if f.code == "missing-reason"] == ["I2"]  # 8 of 10, as 正向
+    (direction,) = [f for f in report.findings if f.code == "direction-inferred"]
+    assert (direction.severity, direction.cell) == ("info", "C2")
+    assert "按正向" in direction.message and "得分应为 10" in direction.message
+    assert "指标方向中选择" not in direction.message
+
+
+def test_direction_message_says_what_the_positive_score_would_be(tmp_path):
+    report = _cost_table(tmp_path, "10", rate="125.00%")
+    assert _published(report) == []
+    (direction,) = [f for f in report.findings if f.code == "direction-inferred"]
+    assert "如该指标应为正向" in direction.message and "得分应为 8" in direction.message
+    assert "完成率应为 80.00%" in direction.message and "指标方向中选择" not in direction.message
+
+
+def test_published_score_of_neither_reading(tmp_path):
+    report = _cost_table(tmp_path, "9")
+    (wrong,) = [f for f in _published(report) if f.code == "published-score-mismatch"]
+    assert wrong.expected == "10" and "如为正向指标应为 8" in wrong.message
+
+
+def test_missing_reason_in_a_table_without_a_reason_column(tmp_path):
+    header = ANNEX_HEADER[:-1]
+    report = _one_table(tmp_path, [_row(10, "100", "50", score="5")[:-1], _row(90, "1", "1", score="90")[:-1]],
+                        header=header)
+    (reason,) = [f for f in report.findings if f.code == "missing-reason"]
+    assert "本表没有偏差原因分析及改进措施一栏" in reason.message and "请填写" not in reason.message
+
+
+# ---- the national form's budget block in its own terms ---------------------------------
+def test_national_budget_findings_use_the_national_names(tmp_path):
+    path = _national_workbook(tmp_path / "n.xlsx", rate=(1, "0.00%"), budget_score=10, total=99.44)
+    report = check_workbook(path, load_profile("national"))
+    assert not [f for f in report.findings if f.code == "missing-reason"]  # no 偏差原因 cell in the block
+    (adjusted,) = [f for f in report.findings if f.code == "budget-adjusted"]  # 100 → 80
+    assert "全年预算数 80" in adjusted.message and "年初预算数 100" in adjusted.message
+    (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
+    assert "全年执行数/全年预算数" in link.message and "年度资金总额" in link.message
+    for message in (adjusted.message, link.message):
+        assert not any(word in message for word in ("全年预算资金", "年度总金额", "第(7)行", "预算执行情况表"))
+
+
+def test_national_budget_below_its_weight_needs_no_reason(tmp_path):
+    report = check_workbook(_national_workbook(tmp_path / "n.xlsx"), load_profile("national"))  # 90% → 9 of 10
+    assert not [f for f in report.findings if f.code == "missing-reason"]
+
+
+def test_national_total_mismatch_in_national_names(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    put_national_budget(ws)
+    put_national_table(ws)
+    ws["E3"] = 90  # 年度资金总额 90, but 当年财政拨款 80 + nothing else
+    path = tmp_path / "n.xlsx"
+    wb.save(path)
+    report = check_workbook(path, load_profile("national"))
+    (total,) = [f for f in report.findings if f.code == "total-mismatch"]
+    assert total.cell == "E3"
+    assert total.message.startswith("全年预算数的年度资金总额 90 与 当年财政拨款+上年结转资金+其他资金 = 80")
+
+
+# ---- check on recalc's own output --------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_workbook(tmp_path_factory):
+    """What `xlperf demo` writes: both seeds typed into the template, then recalc."""
+    path = tmp_path_factory.mktemp("demo") / "绩效自评示例.xlsx"
+    new_workbook(list(SEEDS), PROFILE).save(path)
+    return path, recalc_workbook(path, None, PROFILE)
+
+
+def test_check_pairs_generated_annex_sheets_with_their_budget_tables(demo_workbook):
+    path, recalc = demo_workbook
+    report = check_workbook(path, PROFILE)
+    by_sheet = {t.sheet: t for t in report.tables}
+    assert set(by_sheet) == set(recalc.annex_sheets)
+    for result, annex in zip(recalc.results, recalc.annex_sheets):
+        assert (by_sheet[annex].total, by_sheet[annex].grade) == (result.total, result.grade)
+    (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
+    seed_000 = next(a for r, a in zip(recalc.results, recalc.annex_sheets) if r.project.name == SEED_000.name)
+    assert (link.severity, link.sheet, link.cell) == ("error", seed_000, f"F{L.ANNEX_FIRST_ROW}")
+    assert (link.published, link.expected) == ("0.00%", "100.00%")
+    for words in ("100.00%", "应得 10 分", "99.5", "优秀", SEED_000.name):
+        assert words in link.message
+    # The budget table's own findings agree with recalc's, at the input sheet's cells.
+    budget_codes = {"budget-adjusted", "budget-row-mismatch", "total-mismatch", "subtotal-mismatch", "budget-rate-mismatch"}
+    recalc_budget = sorted((f.code, f.sheet, f.cell) for f in recalc.findings if f.code in budget_codes - {"budget-rate-mismatch"})
+    check_budget = sorted((f.code, f.sheet, f.cell) for f in report.findings if f.code in budget_codes - {"budget-rate-mismatch"})
+    assert check_budget == recalc_budget
+    assert [f.code for f in report.findings if f.severity == "error"] == ["budget-rate-mismatch"]
+
+
+def test_generated_sheet_of_a_renamed_project_is_not_paired(demo_workbook, tmp_path):
+    path, _ = demo_workbook
+    wb = load_workbook(path)
+    ws = wb[SEED_000.name]
+    ws[L.NAME_CELL] = "另一个项目"  # the 附件1 sheet now names no input sheet: no budget table to pair
+    copy = tmp_path / "renamed.xlsx"
+    wb.save(copy)
+    report = check_workbook(copy, PROFILE)
+    assert not [f for f in report.findings if f.code == "budget-rate-mismatch"]

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from xlperf import layout as L
 from xlperf import libreoffice
 from xlperf.model import ERROR
-from xlperf.pipeline import score_workbook
+from xlperf.pipeline import recalc_workbook, score_workbook
 from xlperf.profiles import load_profile
 from xlperf.template.build import new_workbook
 from xlperf.template.examples import example_projects
@@ -23,6 +23,8 @@ from .strategies import project_inputs
 pytestmark = [pytest.mark.libreoffice,
               pytest.mark.skipif(not libreoffice.available(), reason="LibreOffice 未安装")]
 PROFILE = load_profile()
+CROSSCHECK_CODES = {"stale-cached-value", "formula-rule-mismatch", "formula-error", "formula-overwritten",
+                    "formula-changed", "formula-deleted"}
 
 
 def _close(a, b, rel=Decimal("1e-12")) -> bool:
@@ -39,8 +41,13 @@ def libreoffice_disagreements(tmp_path: Path, projects) -> list[str]:
     source = tmp_path / "生成.xlsx"
     new_workbook(projects, PROFILE).save(source)
     results = score_workbook(load_workbook(source), source, PROFILE)
-    recalculated = load_workbook(libreoffice.recalculate(source, tmp_path / "lo"), data_only=True)
+    lo_file = libreoffice.recalculate(source, tmp_path / "lo")
+    recalculated = load_workbook(lo_file, data_only=True)
     problems: list[str] = []
+    # The formula cross-check on LibreOffice's saved file: its cached values, Python's formula
+    # values and the rules must all agree on a clean workbook.
+    report = recalc_workbook(lo_file, tmp_path / "crosschecked.xlsx", PROFILE)
+    problems += [f"{f.where} {f.code}: {f.message}" for f in report.findings if f.code in CROSSCHECK_CODES]
 
     def expect(ws, ref, python_value, what):
         lo_value = ws[ref].value
@@ -91,8 +98,6 @@ def test_generated_projects_agree_with_libreoffice(tmp_path):
 
 def test_finished_workbook_opens_in_libreoffice(tmp_path):
     """recalc's output (附件1 sheets, 汇总 with its chart, 校验结果 with links) loads and recalculates in LibreOffice."""
-    from xlperf.pipeline import recalc_workbook
-
     source = tmp_path / "完成.xlsx"
     new_workbook(list(SEEDS), PROFILE).save(source)
     report = recalc_workbook(source, None, PROFILE)

@@ -25,6 +25,7 @@ from xlperf.writers import annex as A
 from xlperf.writers.annex import write_annex_sheet
 from xlperf.writers.cells import internal_location, set_number, set_text
 from xlperf.writers.findings_sheet import NO_FINDINGS, write_findings_sheet
+from xlperf.safety import WriteRefused
 from xlperf.writers.save import save_workbook_atomic
 from xlperf.writers.summary import CHART_TITLE, NO_PROJECTS, summary_frame, write_summary_sheet
 
@@ -434,7 +435,8 @@ def test_save_replaces_the_target_and_keeps_its_mode(tmp_path):
     save_workbook_atomic(wb, target)
     assert openpyxl.load_workbook(target).active["A1"].value == "新"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "book.xlsx.bak"]  # the previous version kept
+    assert (tmp_path / "book.xlsx.bak").read_bytes() == b"old"
 
 
 def test_save_failure_leaves_the_original_intact(tmp_path, monkeypatch):
@@ -448,7 +450,7 @@ def test_save_failure_leaves_the_original_intact(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(wb, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteRefused, match="disk full"):  # a Chinese message for the user, exit code 2
         save_workbook_atomic(wb, target)
     assert target.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
@@ -476,7 +478,7 @@ def test_save_failure_at_rename_leaves_the_original(tmp_path, monkeypatch):
         raise PermissionError("locked by Excel")
 
     monkeypatch.setattr(os, "replace", no_replace)
-    with pytest.raises(PermissionError):
+    with pytest.raises(WriteRefused, match="原文件未被改动"):
         save_workbook_atomic(empty_workbook(), target)
     assert target.read_bytes() == b"original"
     assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]

@@ -9,22 +9,28 @@ Published values are what the cells show: the workbook is read with
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Mapping
 
 
-from .model import ERROR, Finding, IndicatorResult, Project, ProjectResult, Value
+from .model import ERROR, INFO, Finding, Indicator, IndicatorResult, Loc, Project, ProjectResult, Value
 from .profiles import Profile
 from .readers.annex_table import (
-    AnnexRow, AnnexTable, BudgetBlock, SheetCell, budget_block_for, cell_text, scan_workbook,
+    AnnexRow, AnnexTable, BudgetBlock, SheetCell, budget_block_for, cell_text, generated_budget_blocks, scan_workbook,
 )
 from .readers.input_sheet import is_input_sheet
 from .rules import score_project
-from .rules.indicator import completion_rate, actual_as_points, indicator_score, is_budget_indicator, make_finding
+from .rules.budget import COLUMN_LABELS as BUDGET_COLUMN_LABELS, ROW_LABELS as BUDGET_ROW_LABELS
+from .rules.indicator import (
+    actual_as_points, completion_rate, indicator_score, infer_direction, is_budget_indicator, make_finding, valid_weight,
+)
 from .workbook_io import UnreadableWorkbook, open_workbook  # noqa: F401 (re-exported)
 from .values import CENT, format_number, format_percent, half_up, normalise_text
+from .vocabulary import DIRECTION_POSITIVE, DIRECTION_REVERSE, REVERSE_KEYWORDS
 
 HUNDRED = Decimal(100)
 RULE_RATE_PERCENT_PLACES = 2  # the rules keep 完成率 to 0.01%: a finer published rate is compared at that
@@ -73,20 +79,48 @@ def _json_decimal(d: Decimal | None) -> str | None:
 
 
 # ---- the pipeline ---------------------------------------------------------------
-def check_workbook(path: Path, profile: Profile) -> CheckReport:
-    """Find every 附件1 table in the workbook, score it, and report what disagrees with the rules."""
+def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> CheckReport:
+    """Find every 附件1 table in the workbook, score it, and report what disagrees with the rules.
+
+    The published values are what the file stores (data_only). With crosscheck, every formula
+    of the sheets holding tables is also evaluated in Python and compared with those stored values.
+    """
     wb = open_workbook(Path(path), data_only=True)
     tables, blocks = scan_workbook(wb)
     if not tables:
         return CheckReport(str(path), (), (_no_table_finding(wb),))
+    # recalc's own 附件1 sheets carry no budget table: theirs is on the project's input sheet.
+    linked = generated_budget_blocks(wb)
     verdicts: list[TableVerdict] = []
     findings: list[Finding] = []
     for table in tables:
-        verdict, table_findings = check_table(table, budget_block_for(table, blocks), profile)
+        block = linked.get(table.sheet) or budget_block_for(table, blocks)
+        verdict, table_findings = check_table(table, block, profile)
         verdicts.append(verdict)
         findings += table_findings
+    if crosscheck:
+        findings += _crosscheck_formulas(Path(path), [t.sheet for t in tables] + [b.table.sheet for b in blocks])
     # Tables sharing one budget table would repeat its findings.
     return CheckReport(str(path), tuple(verdicts), tuple(dict.fromkeys(findings)))
+
+
+def _crosscheck_formulas(path: Path, sheets: list[str]) -> list[Finding]:
+    """Stale cached values and error results of the formulas on the sheets that hold the tables."""
+    from .crosscheck import crosscheck_any
+    from .formula.cached import cached_formula_values
+
+    sheets = list(dict.fromkeys(sheets))
+    if not any(cached_formula_values(path, sheets).values()) and not _has_formulas(path, sheets):
+        return []
+    return crosscheck_any(open_workbook(path), path, sheets)
+
+
+def _has_formulas(path: Path, sheets: list[str]) -> bool:
+    """Whether any of the sheets holds a formula (a cheap look at the sheet XML)."""
+    from .workbook_io import open_package  # decrypted or converted in memory when it has to be
+
+    with open_package(path) as z:
+        return any(b"<f" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
 
 
 def _no_table_finding(wb) -> Finding:
@@ -99,7 +133,7 @@ def _no_table_finding(wb) -> Finding:
 
 
 def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) -> tuple[TableVerdict, list[Finding]]:
-    rows = _rows_with_budget(table, block)
+    rows, readings = _rows_with_directions(_rows_with_budget(table, block), profile)
     project = Project(
         name=f"{table.sheet}（第{table.header_row}行起的自评表）",
         sheet=table.sheet,
@@ -110,10 +144,10 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
         weight_total_loc=table.weight_total_loc,
     )
     result = score_project(project, profile)
-    findings = list(result.findings)
+    findings = _for_the_reviewer(list(result.findings), rows, readings, block, table)
     for row, scored in zip(rows, result.indicators):
         findings += published_rate_findings(row, scored)
-        findings += published_score_findings(row, scored, profile)
+        findings += published_score_findings(row, scored, profile, readings.get(_key(row.indicator.cells.get("level3"))))
     findings += published_total_findings(table.total, rows, result)
     findings += published_grade_findings(table.grade, result, profile)
     verdict = TableVerdict(
@@ -132,6 +166,169 @@ def _rows_with_budget(table: AnnexTable, block: BudgetBlock | None) -> tuple[Ann
     if block is None or block.budget_row is None or any(is_budget_indicator(r.indicator) for r in table.rows):
         return table.rows
     return (block.budget_row,) + table.rows
+
+
+# ---- a direction the table does not state ----------------------------------------
+# A reviewed table has no 指标方向 column: the rules infer 反向 from a word in the name
+# (成本, 费用, 投诉…). When the published values follow the 正向 reading instead, the author
+# chose 正向 and the row is checked as such; otherwise the reviewer is told both readings.
+@dataclass(frozen=True)
+class KeywordReading:
+    keyword: str
+    reverse: tuple[Decimal, Decimal | None]  # (完成率, 指标得分) as the rules read the row
+    positive: tuple[Decimal, Decimal | None]  # … and read as 正向
+    adopted: bool  # the published 完成率/得分 follow the 正向 reading: the row is scored as 正向
+
+
+Readings = dict[tuple[str, str], KeywordReading]  # by the row's 三级指标 cell
+
+
+def _rows_with_directions(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[tuple[AnnexRow, ...], Readings]:
+    out: list[AnnexRow] = []
+    readings: Readings = {}
+    for row in rows:
+        reading = keyword_reading(row, profile)
+        if reading is not None:
+            readings[_key(row.indicator.cells.get("level3"))] = reading
+            if reading.adopted:
+                row = dataclasses.replace(row, indicator=dataclasses.replace(row.indicator, direction=DIRECTION_POSITIVE))
+        out.append(row)
+    return tuple(out), readings
+
+
+def keyword_reading(row: AnnexRow, profile: Profile) -> KeywordReading | None:
+    """Both readings of a row whose direction is only inferred from its name; None for any other row."""
+    ind = row.indicator
+    if ind.direction is not None or is_budget_indicator(ind):
+        return None
+    direction, how = infer_direction(ind.level3, ind.target)
+    points, _ = actual_as_points(ind.actual)
+    if how != "keyword" or direction != DIRECTION_REVERSE or points is None:
+        return None
+    weight = valid_weight(ind.weight)
+
+    def read(direction: str) -> tuple[tuple[Decimal, Decimal | None], bool | None]:
+        rate = completion_rate(direction, ind.target, points, profile.reverse_rule)
+        exact = completion_rate(direction, ind.target, points, profile.reverse_rule, places=None)
+        score = indicator_score(weight, rate) if weight is not None else None
+        scores = {indicator_score(weight, r) for r in (rate, exact)} if weight is not None else set()
+        return (rate, score), _published_matches(row, rate, scores)
+
+    reverse, reverse_matches = read(DIRECTION_REVERSE)
+    positive, positive_matches = read(DIRECTION_POSITIVE)
+    name = normalise_text(ind.level3)
+    keyword = next((k for k in REVERSE_KEYWORDS if k in name), "")
+    return KeywordReading(keyword, reverse, positive, adopted=bool(positive_matches) and not reverse_matches)
+
+
+def _published_matches(row: AnnexRow, rate: Decimal, scores: set[Decimal]) -> bool | None:
+    """Whether the published 得分 (else 完成率) agrees with this reading; None when neither is published."""
+    if row.score is not None:
+        published = _published_number(row.score.value)
+        return published is not None and half_up(published, CENT) in scores
+    if row.rate is not None:
+        return any(_same_at(points, rate * HUNDRED, places) for points, places in _rate_readings(row.rate))
+    return None
+
+
+def _reading_text(reading: tuple[Decimal, Decimal | None], verb: str = "") -> str:
+    rate, score = reading
+    text = f"完成率{verb} {format_percent(rate)}"
+    return text if score is None else f"{text}、得分{verb} {format_number(score)}"
+
+
+def _direction_message(ind: Indicator, reading: KeywordReading) -> str:
+    named = f"“{ind.level3}”名称含“{reading.keyword}”" if reading.keyword else f"“{ind.level3}”"
+    if reading.adopted:
+        return (f"{named}，通常按反向指标（越小越好）计算，但本表没有指标方向列，填报的完成率和得分是按正向"
+                f"（完成率=业绩值/目标值）计算的，已按正向核对；如该指标应为反向，{_reading_text(reading.reverse, '应为')}")
+    head = (f"{named}，本表没有指标方向列，已按反向指标（越小越好，完成率=目标值/业绩值）核对："
+            f"{_reading_text(reading.reverse)}")
+    if reading.positive == reading.reverse:
+        return head + "；按正向计算结果相同"
+    return head + f"；如该指标应为正向（越大越好），{_reading_text(reading.positive, '应为')}，请据此核对填报值"
+
+
+# ---- findings worded for the reviewer's table ---------------------------------------
+REASON_REQUEST = "，请填写偏差原因分析及改进措施"
+
+
+def _for_the_reviewer(findings: list[Finding], rows: tuple[AnnexRow, ...], readings: Readings,
+                      block: BudgetBlock | None, table: AnnexTable) -> list[Finding]:
+    """The rules speak of the template (指标方向, 偏差原因 cells, rows (1)–(7)); say it in the table's own terms."""
+    # A reviewed table has no 指标方向 cell: the rules put direction findings on the 三级指标 cell.
+    by_name = {_key(r.indicator.cells.get("direction")): r for r in rows}
+    no_reason = {_key(r.indicator.cells.get("reason")): r for r in rows if not r.has_reason}
+    national_cells = _national_cells(block)
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.sheet, f.cell)
+        reading = readings.get(_key(by_name[key].indicator.cells.get("level3"))) if key in by_name else None
+        if f.code == "direction-inferred" and reading is not None:
+            f = dataclasses.replace(f, message=_direction_message(by_name[key].indicator, reading))
+        elif f.code == "missing-reason" and key in no_reason:
+            if block is not None and no_reason[key] is block.budget_row:
+                continue  # the national budget block has no 偏差原因 cell: its 得分 speaks for itself
+            f = dataclasses.replace(f, message=f.message.removesuffix(REASON_REQUEST)
+                                    + "；本表没有偏差原因分析及改进措施一栏，请在自评报告中说明原因和改进措施")
+        if key in national_cells:
+            f = dataclasses.replace(f, message=national_terms(f.message, block.terms))
+        elif f.code == "budget-rate-mismatch" and block is not None and block.table.sheet != table.sheet:
+            f = dataclasses.replace(f, message=f.message.replace(
+                "请与预算执行情况表核对一致", f"请与工作表“{block.table.sheet}”中的预算执行情况表核对一致"))
+        out.append(f)
+    # A row checked as 正向 because its published values say so: the reviewer should know.
+    for row in rows:
+        reading = readings.get(_key(row.indicator.cells.get("level3")))
+        if reading is not None and reading.adopted:
+            out.append(make_finding(INFO, "direction-inferred", row.indicator.cells.get("level3"),
+                                    _direction_message(row.indicator, reading)))
+    return out
+
+
+def _key(loc: Loc | None) -> tuple[str, str] | None:
+    return (loc.sheet, loc.cell) if loc else None
+
+
+def _national_cells(block: BudgetBlock | None) -> set[tuple[str, str]]:
+    """Every cell of a national-form budget block, where findings must use that form's names."""
+    if block is None or not block.terms:
+        return set()
+    cells = {_key(loc) for loc in block.table.cells.values()}
+    if block.budget_row is not None:
+        cells |= {_key(loc) for loc in block.budget_row.indicator.cells.values()}
+        if block.budget_row.score is not None:
+            cells.add(_key(block.budget_row.score.loc))
+    return cells
+
+
+def national_terms(message: str, terms: Mapping[str, str]) -> str:
+    """A rules message about the seeds' budget table, in the national block's names (全年预算数, 年度资金总额…)."""
+    def term(key: str, default: str) -> str:
+        return terms.get(key) or default
+
+    annual, executed, initial = term("annual", "全年预算数"), term("executed", "全年执行数"), term("initial", "年初预算数")
+    rate = term("rate", "执行率")
+    columns = {col: term(col, label) for col, label in BUDGET_COLUMN_LABELS.items() if col in terms}
+
+    def link(m: re.Match) -> str:
+        column = next((c for c, label in BUDGET_COLUMN_LABELS.items() if label == m.group(1)), "total")
+        return f"按{executed}/{annual}（{columns.get(column, term('total', '年度资金总额'))}）计算的{rate}为"
+
+    message = re.sub(r"预算执行情况表第\(7\)行（([^）]*)列）给出的执行率为", link, message)
+    replacements = {
+        "预算执行率业绩值为": f"{rate}填报为",
+        "请与预算执行情况表核对一致": f"请核对{rate}与{annual}、{executed}",
+        BUDGET_ROW_LABELS["initial"]: initial, BUDGET_ROW_LABELS["annual"]: annual,
+        BUDGET_ROW_LABELS["executed"]: executed,
+        "年初预算资金": initial, "年初预算": initial, "全年预算资金": annual, "全年执行资金": executed,
+        "小计+上年结转+其他": "+".join(columns.get(c, BUDGET_COLUMN_LABELS[c]) for c in ("subtotal", "carryover", "other")),
+    }
+    for col, name in columns.items():
+        replacements[BUDGET_COLUMN_LABELS[col] + "列"] = name + "行"  # the national form's columns are rows
+        replacements[BUDGET_COLUMN_LABELS[col]] = name
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True)))
+    return pattern.sub(lambda m: replacements[m.group(0)], message)
 
 
 # ---- published values read as numbers -------------------------------------------
@@ -192,7 +389,8 @@ def published_rate_findings(row: AnnexRow, scored: IndicatorResult) -> list[Find
                          published=_shown(row.rate), expected=expected)]
 
 
-def published_score_findings(row: AnnexRow, scored: IndicatorResult, profile: Profile) -> list[Finding]:
+def published_score_findings(row: AnnexRow, scored: IndicatorResult, profile: Profile,
+                             reading: KeywordReading | None = None) -> list[Finding]:
     """A published 指标得分 must not exceed its 权重 and must equal the rule's score to 2 decimals."""
     if row.score is None:
         return []
@@ -216,9 +414,12 @@ def published_score_findings(row: AnnexRow, scored: IndicatorResult, profile: Pr
     else:
         what = f"“{ind.level3}”指标得分填报为 {shown}"
     rate = format_percent(scored.rate) if scored.rate is not None else "—"
+    direction = ""
+    if reading is not None and not reading.adopted and reading.positive[1] not in (None, scored.score):
+        direction = f"（按名称判定为反向指标；如为正向指标应为 {format_number(reading.positive[1])}）"
     out.append(make_finding(ERROR, "published-score-mismatch", row.score.loc,
-                            f"{what}，按权重 {format_number(weight)} × 完成率 {rate}（最高按 100% 计）应为 {expected}；"
-                            f"请改为 {expected}",
+                            f"{what}，按权重 {format_number(weight)} × 完成率 {rate}（最高按 100% 计）应为 {expected}"
+                            f"{direction}；请改为 {expected}",
                             published=shown, expected=expected))
     return out
 

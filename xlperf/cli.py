@@ -36,10 +36,16 @@ err = Console(stderr=True)
 
 ProfileOption = typer.Option(DEFAULT_PROFILE, "--profile", help=f"评分规则配置：{'、'.join(available_profiles())}")
 JsonOption = typer.Option(False, "--json", help="以 JSON 输出结果（供脚本和系统读取）")
+PasswordOption = typer.Option(None, "--password", envvar="XLPERF_PASSWORD", show_envvar=False,
+                              help="加密工作簿的打开密码（只在内存中解密；也可用环境变量 XLPERF_PASSWORD）")
+ConvertOption = typer.Option(False, "--convert", help="遇到 .xls/.et/.csv/.ods 时用 LibreOffice 转换一份副本后继续（原文件不变）")
+BackupOption = typer.Option(True, "--backup/--no-backup", help="替换已有工作簿前保留上一版为 文件名.xlsx.bak（默认保留）")
 
 
 def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
-    err.print(f"[bold red]错误：[/]{message}", highlight=False)
+    from rich.markup import escape
+
+    err.print(f"[bold red]错误：[/]{escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -87,6 +93,7 @@ def new(
     example: bool = typer.Option(False, "--example", help="用示例数据填写每个项目（含若干典型错误，便于试用）"),
     force: bool = typer.Option(False, "--force", help="目标文件已存在时覆盖"),
     profile: str = ProfileOption,
+    backup: bool = BackupOption,
 ) -> None:
     """从模板创建主工作簿：使用说明、项目清单和每个项目一张录入表。"""
     from .template.build import new_workbook
@@ -100,7 +107,13 @@ def new(
         _fail(f"{path} 已存在；如确需覆盖请加 --force（原文件将被替换）")
     data = example_projects(projects) if example else [ProjectInput(name=f"项目{i}") for i in range(1, projects + 1)]
     wb = new_workbook(data, _profile(profile))
-    save_workbook_atomic(wb, path)
+    from .safety import file_options
+
+    try:
+        with file_options(backup=backup):
+            save_workbook_atomic(wb, path)
+    except UnreadableWorkbook as exc:
+        _fail(str(exc))
     err.print(f"已创建 {path}：{projects} 个项目录入表。填写后运行：xlperf recalc {path}", highlight=False)
 
 
@@ -110,6 +123,8 @@ def add_project(
     name: str = typer.Option(..., "--name", help="新项目名称（也作为录入表的工作表名）"),
     example: bool = typer.Option(False, "--example", help="用示例数据填写"),
     profile: str = ProfileOption,
+    password: Optional[str] = PasswordOption,
+    backup: bool = BackupOption,
 ) -> None:
     """在已有工作簿中增加一个项目录入表，不改动其他内容。"""
     from .readers.input_sheet import input_sheets
@@ -122,8 +137,11 @@ def add_project(
     name = name.strip()
     if not name:
         _fail("项目名称不能为空")
+    from .safety import file_options
+
     try:
-        wb = open_workbook(book)
+        with file_options(password=password):
+            wb = open_workbook(book)
     except UnreadableWorkbook as exc:
         _fail(str(exc))
     existing = {str(ws[L.NAME_CELL].value or "").strip() for ws in input_sheets(wb)}
@@ -135,7 +153,11 @@ def add_project(
     if example:
         data = ProjectInput(**{**data.__dict__, "name": name})
     ws = add(wb, data, _profile(profile))
-    save_workbook_atomic(wb, book)
+    try:
+        with file_options(backup=backup):
+            save_workbook_atomic(wb, book)
+    except UnreadableWorkbook as exc:
+        _fail(str(exc))
     err.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
 
 
@@ -145,13 +167,20 @@ def recalc(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="写入另一个文件（默认写回原工作簿）"),
     as_json: bool = JsonOption,
     profile: str = ProfileOption,
+    crosscheck: bool = typer.Option(True, "--crosscheck/--no-crosscheck",
+                                    help="用 Python 重新计算工作簿中的每个公式，并与文件保存的结果和评分规则逐格核对（默认开启）"),
+    password: Optional[str] = PasswordOption,
+    convert: bool = ConvertOption,
+    backup: bool = BackupOption,
 ) -> None:
     """读取每个录入表、按规则评分，写入附件1、汇总和校验结果工作表。"""
     from .pipeline import recalc_workbook
+    from .safety import file_options
 
     bar = _ProgressBar()
     try:
-        report = recalc_workbook(book, output, _profile(profile), progress=bar)
+        with file_options(password=password, convert=convert, backup=backup):
+            report = recalc_workbook(book, output, _profile(profile), progress=bar, crosscheck=crosscheck)
     except UnreadableWorkbook as exc:
         bar.close()
         _fail(str(exc))
@@ -168,12 +197,18 @@ def check(
     file: Path = typer.Argument(..., help="他人填报的附件1工作簿（.xlsx）"),
     as_json: bool = JsonOption,
     profile: str = ProfileOption,
+    password: Optional[str] = PasswordOption,
+    convert: bool = ConvertOption,
+    crosscheck: bool = typer.Option(True, "--crosscheck/--no-crosscheck",
+                                    help="用 Python 重新计算表中的公式，并与文件保存的结果核对（默认开启）"),
 ) -> None:
     """审核已填好的附件1：重新计算完成率、得分、总分和等级，列出与填报值不一致之处。"""
     from .check import check_workbook
+    from .safety import file_options
 
     try:
-        report = check_workbook(file, _profile(profile))
+        with file_options(password=password, convert=convert):
+            report = check_workbook(file, _profile(profile), crosscheck=crosscheck)
     except UnreadableWorkbook as exc:
         _fail(str(exc))
     if as_json:
@@ -198,10 +233,131 @@ def demo(
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / DEMO_FILE
     prof = _profile(profile)
-    save_workbook_atomic(new_workbook(list(SEEDS), prof), path)
-    report = recalc_workbook(path, None, prof)
+    from .safety import file_options
+
+    with file_options(backup=False):  # the demo file is ours: no .bak beside it
+        save_workbook_atomic(new_workbook(list(SEEDS), prof), path)
+        report = recalc_workbook(path, None, prof)
     _print_recalc(report, path)
     out.print("[dim]示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。[/]")
+
+
+# ---- export and mail (issue 5) ------------------------------------------------
+@app.command("export")
+def export(
+    book: Path = typer.Argument(..., help="主工作簿"),
+    outdir: Optional[Path] = typer.Option(None, "--outdir", help="输出文件夹（默认：工作簿旁的“<工作簿名>_导出”）"),
+    pdf: bool = typer.Option(False, "--pdf", help="同时用 LibreOffice 生成每个项目附件1的 PDF"),
+    force: bool = typer.Option(False, "--force", help="有错误级问题的项目也导出（附带校验结果表）"),
+    profile: str = ProfileOption,
+) -> None:
+    """每个项目导出一个只含数值的工作簿（附件1、预算执行情况表，有问题时附校验结果），供报送；不修改主工作簿。"""
+    from .export import ExportError, export_workbook
+
+    bar = _ProgressBar()
+
+    def progress(what: str, done: int, total: int) -> None:
+        if pdf:  # LibreOffice takes seconds per project: say where it is
+            err.print(f"已导出 {done}/{total}", highlight=False)
+        else:
+            bar(what, done, total)
+
+    try:
+        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress)
+    except (UnreadableWorkbook, ExportError) as exc:
+        bar.close()
+        _fail(str(exc))
+    bar.close()
+    _print_export(report)
+    raise typer.Exit(EXIT_FINDINGS if report.has_problems else EXIT_OK)
+
+
+@app.command("mail")
+def mail(
+    book: Path = typer.Argument(..., help="主工作簿（先用 xlperf export 导出）"),
+    to: Optional[list[str]] = typer.Option(None, "--to", metavar="地址", help="另加收件人（可重复；也可用逗号分隔多个）"),
+    cc: Optional[list[str]] = typer.Option(None, "--cc", metavar="地址", help="抄送（可重复）"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="不发送：在导出文件夹的“待发送邮件”中生成 .eml 草稿，可用 Outlook/Foxmail 打开检查"),
+    resend: bool = typer.Option(False, "--resend", help="发送记录中已发送过的也重新发送"),
+    outdir: Optional[Path] = typer.Option(None, "--outdir", help="导出文件夹（与 export 相同；默认工作簿旁的“<工作簿名>_导出”）"),
+    config: Optional[Path] = typer.Option(None, "--config", help="配置文件（默认：工作簿旁的 xlperf.toml 与用户配置文件夹中的 xlperf.toml）"),
+) -> None:
+    """把导出的每个项目工作簿（及 PDF）发送到项目清单“电子邮箱”列的地址（及 --to/--cc）。"""
+    from .export import ManifestError
+    from .mail import MailConfigError, send_mail
+
+    bar = _ProgressBar()
+    try:
+        report = send_mail(book, outdir, to or (), cc or (), dry_run=dry_run, resend=resend, config=config,
+                           progress=bar)
+    except (UnreadableWorkbook, ManifestError, MailConfigError) as exc:
+        bar.close()
+        _fail(str(exc))
+    bar.close()
+    _print_mail(report)
+    raise typer.Exit(EXIT_FINDINGS if report.failures else EXIT_OK)
+
+
+def _print_export(report) -> None:
+    from rich.markup import escape
+
+    table = Table(title=escape(f"导出：{report.file}"))
+    for title in ("项目名称", "总得分", "评价等级", "结果"):
+        table.add_column(title, overflow="fold")
+    for item in report.items:
+        if item.skipped:
+            result = f"[red]未导出：{escape(item.skipped)}[/]"
+        elif item.failed:
+            result = f"[red]失败：{escape(item.failed)}[/]"
+        else:
+            files = item.xlsx.name + (f"、{item.pdf.name}" if item.pdf else "")
+            result = escape(files) + ("（有错误，按 --force 导出）" if item.forced else "")
+        table.add_row(escape(item.name), item.total, item.grade, result)
+    out.print(table)
+    done, problems = len(report.exported), sum(1 for i in report.items if not i.ok)
+    out.print(escape(f"已导出 {done} 个项目到 {report.outdir}") + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
+              highlight=False)
+
+
+def _print_mail(report) -> None:
+    from rich.markup import escape
+
+    for warning in report.warnings:
+        err.print(f"[yellow]注意：[/]{escape(warning)}", highlight=False)
+    if report.deliveries:
+        table = Table(title="邮件草稿" if report.dry_run else "发送结果")
+        for title in ("项目名称", "收件人", "结果"):
+            table.add_column(title, overflow="fold")
+        failed = {(f.project, f.recipient) for f in report.failures}
+        for d in report.deliveries:
+            for addr, kind in d.recipients:
+                if report.dry_run:
+                    state = "草稿"
+                else:
+                    state = "[red]失败[/]" if (d.project, addr) in failed else "已发送"
+                table.add_row(escape(d.project), escape(f"{addr}（{kind}）"), state)
+        out.print(table)
+    if report.already:
+        out.print(f"{len(report.already)} 个收件人此前已发送过，本次未发送（如需重新发送请加 --resend）：", highlight=False)
+        for project, addr, when in report.already:
+            out.print(escape(f"  {project} → {addr}（{when}）"), highlight=False)
+    if report.dry_run:
+        if report.drafts:
+            out.print(escape(f"未发送任何邮件；已生成 {len(report.drafts)} 个邮件草稿于 {report.drafts[0].parent}"),
+                      highlight=False)
+        else:
+            out.print("没有需要发送的邮件。")
+    else:
+        out.print(escape(f"已发送 {len(report.sent)} 个收件人；发送记录：{report.log}") if report.sent else "本次没有发送邮件。",
+                  highlight=False)
+    if report.failures:
+        err.print(f"[bold red]{len(report.failures)} 项未能发送：[/]", highlight=False)
+        table = Table(show_header=True)
+        for title in ("项目名称", "收件人", "原因"):
+            table.add_column(title, overflow="fold")
+        for f in report.failures:
+            table.add_row(escape(f.project), escape(f.recipient or ""), escape(f.reason))
+        err.print(table)
 
 
 def _counts(findings) -> dict[str, int]:

@@ -6,6 +6,7 @@ this module; nothing else hard-codes a row or a column of the input sheet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from openpyxl.utils import get_column_letter
 
@@ -86,6 +87,12 @@ INDICATOR_INPUT_FIELDS = ("level1", "level2", "level3", "direction", "weight", "
 HELPER_COLUMN_LETTERS = {"target_number": "L", "actual_number": "M"}
 BUDGET_INDICATOR_ROW = INDICATOR_FIRST_ROW  # pre-filled 预算执行率 row; its 业绩值 links to row (7)
 
+HELPER_TITLES = {"target_number": "目标值(数)", "actual_number": "业绩值(数)"}
+BUDGET_CORNER_TITLES = ("项目", "行次")  # A and B of the budget header, merged over its two rows
+BUDGET_GROUP_TITLE = "财政资金"  # over 小计…县区级
+TOTAL_LABEL = "合计（权重合计 / 总得分）"
+GRADE_LABEL = "评价等级"
+
 TOTAL_ROW = INDICATOR_LAST_ROW + 1  # 64: 权重合计 in E, 总得分 in I
 GRADE_ROW = TOTAL_ROW + 1  # 65: 评价等级 in I
 WEIGHT_TOTAL_CELL = f"{INDICATOR_COLUMN_LETTERS['weight']}{TOTAL_ROW}"
@@ -132,6 +139,195 @@ def is_input_cell(cell: str) -> bool:
         field = next((k for k, v in INDICATOR_COLUMN_LETTERS.items() if v == letter), None)
         return field in INDICATOR_INPUT_FIELDS
     return False
+
+
+# ---- where the fields of one input sheet actually are ------------------------------
+# Accountants insert and delete rows, move columns. The reader verifies the
+# anchor labels above and, when they moved, finds every table by its labels.
+@dataclass(frozen=True)
+class InputPositions:
+    """The positions of one input sheet's fields: the template's, or found by their labels."""
+
+    name_cell: str
+    info_cells: Mapping[str, str]  # INFO_FIELDS → cell
+    goal_cells: Mapping[str, str]  # GOAL_FIELDS → cell
+    budget_rows: Mapping[str, int]  # BUDGET_ROWS → row
+    budget_columns: Mapping[str, str]  # BUDGET_COLUMNS → letter
+    indicator_header_row: int
+    indicator_rows: tuple[int, ...]
+    indicator_columns: Mapping[str, str]  # INDICATOR_FIELDS and the helper columns found → letter
+    total_row: int
+    grade_row: int
+    budget_indicator_row: int
+
+    def budget_cell(self, row: str, column: str) -> str:
+        return f"{self.budget_columns[column]}{self.budget_rows[row]}"
+
+    def indicator_cell(self, field: str, row: int) -> str:
+        return f"{self.indicator_columns[field]}{row}"
+
+    @property
+    def weight_total_cell(self) -> str:
+        return f"{self.indicator_columns['weight']}{self.total_row}"
+
+    @property
+    def total_score_cell(self) -> str:
+        return f"{self.indicator_columns['score']}{self.total_row}"
+
+    @property
+    def grade_cell(self) -> str:
+        return f"{self.indicator_columns['score']}{self.grade_row}"
+
+    @property
+    def moved(self) -> bool:
+        """True when anything is not where the template put it."""
+        return self != TEMPLATE_POSITIONS
+
+
+TEMPLATE_POSITIONS = InputPositions(
+    name_cell=NAME_CELL,
+    info_cells={f: info_cell(f) for f in INFO_FIELDS},
+    goal_cells={f: goal_cell(f) for f in GOAL_FIELDS},
+    budget_rows=dict(BUDGET_ROW_NUMBERS),
+    budget_columns=dict(BUDGET_COLUMN_LETTERS),
+    indicator_header_row=INDICATOR_HEADER_ROW,
+    indicator_rows=tuple(indicator_rows()),
+    indicator_columns={**INDICATOR_COLUMN_LETTERS, **HELPER_COLUMN_LETTERS},
+    total_row=TOTAL_ROW,
+    grade_row=GRADE_ROW,
+    budget_indicator_row=BUDGET_INDICATOR_ROW,
+)
+
+
+class LayoutChanged(Exception):
+    """The input sheet's tables cannot be found by their labels. cell: where the missing label belongs."""
+
+    def __init__(self, cell: str, message: str):
+        super().__init__(message)
+        self.cell = cell
+        self.message = message
+
+
+LOCATE_MAX_ROWS = 2000  # an input sheet has 65 rows; users add indicator rows, not thousands
+LOCATE_MAX_COLUMNS = 40
+
+
+def _label_key(value) -> str:
+    return "".join(str(value).split()) if isinstance(value, str) else ""
+
+
+def _template_anchors() -> dict[str, str]:
+    """cell → label every input sheet carries there (the anchors the reader verifies)."""
+    out = {TITLE_CELL: INPUT_TITLE, NAME_LABEL_CELL: "项目名称"}
+    out.update({f"A{INFO_FIRST_ROW + i}": f for i, f in enumerate(INFO_FIELDS)})
+    out.update({f"A{GOALS_FIRST_ROW + i}": f for i, f in enumerate(GOAL_FIELDS)})
+    out[f"A{BUDGET_HEADER_ROW}"], out[f"B{BUDGET_HEADER_ROW}"] = BUDGET_CORNER_TITLES
+    for col, letter in BUDGET_COLUMN_LETTERS.items():
+        row = BUDGET_HEADER_ROW + (1 if col in ("subtotal", "central", "provincial", "municipal", "county") else 0)
+        out[f"{letter}{row}"] = BUDGET_COLUMN_TITLES[col]
+    for key, row in BUDGET_ROW_NUMBERS.items():
+        out[f"A{row}"] = BUDGET_ROW_TITLES[key][0]
+    for field, title in zip(INDICATOR_FIELDS, INDICATOR_TITLES):
+        out[f"{INDICATOR_COLUMN_LETTERS[field]}{INDICATOR_HEADER_ROW}"] = title
+    for field, title in HELPER_TITLES.items():
+        out[f"{HELPER_COLUMN_LETTERS[field]}{INDICATOR_HEADER_ROW}"] = title
+    out[f"A{TOTAL_ROW}"], out[f"A{GRADE_ROW}"] = TOTAL_LABEL, GRADE_LABEL
+    return out
+
+
+TEMPLATE_ANCHORS = _template_anchors()
+
+
+def locate_input_positions(ws) -> InputPositions:
+    """Where the fields of input sheet ws are. Raises LayoutChanged when a table cannot be found.
+
+    The anchors (labels and header titles) are checked at the template's
+    cells first; when one is elsewhere, each table is found by its labels:
+    rows inserted or deleted, columns inserted or moved are all followed.
+    """
+    if all(_label_key(ws[ref].value) == _label_key(text) for ref, text in TEMPLATE_ANCHORS.items()):
+        return TEMPLATE_POSITIONS
+    return _Locator(ws).locate()
+
+
+class _Locator:
+    def __init__(self, ws):
+        self.where: dict[str, list[tuple[int, int]]] = {}
+        max_row = min(ws.max_row or 1, LOCATE_MAX_ROWS)
+        max_col = min(ws.max_column or 1, LOCATE_MAX_COLUMNS)
+        for row in ws.iter_rows(min_row=1, max_row=max_row, max_col=max_col):
+            for cell in row:
+                key = _label_key(cell.value)
+                if key:
+                    self.where.setdefault(key, []).append((cell.row, cell.column))
+        self.texts = {rc: k for k, rcs in self.where.items() for rc in rcs}
+
+    def find(self, label: str, template_cell: str, what: str, after: int = 0) -> tuple[int, int]:
+        """The first cell (row-major) below row `after` holding label."""
+        hits = sorted(rc for rc in self.where.get(_label_key(label), []) if rc[0] > after)
+        if not hits:
+            raise LayoutChanged(template_cell, f"找不到{what}“{label}”（模板中位于 {template_cell}）：录入表的结构被改动，"
+                                               "无法确定各项内容的位置，本表未评分。请恢复该标题，或把内容复制到新的录入表（xlperf add-project）")
+        return hits[0]
+
+    def locate(self) -> InputPositions:
+        title = self.find(INPUT_TITLE, TITLE_CELL, "标题")
+        name_r, name_c = self.find("项目名称", NAME_LABEL_CELL, "标签", after=title[0] - 1)
+        info = {}
+        last = name_r
+        for i, f in enumerate(INFO_FIELDS):
+            r, c = self.find(f, f"A{INFO_FIRST_ROW + i}", "基本情况标签", after=last)
+            info[f], last = f"{column(c + 1)}{r}", r
+        corner_r, _ = self.find(BUDGET_CORNER_TITLES[1], f"B{BUDGET_HEADER_ROW}", "预算执行情况表标题", after=last)
+        budget_columns = {}
+        for col in BUDGET_COLUMNS:
+            two = col in ("subtotal", "central", "provincial", "municipal", "county")
+            template = f"{BUDGET_COLUMN_LETTERS[col]}{BUDGET_HEADER_ROW + (1 if two else 0)}"
+            r, c = self.find(BUDGET_COLUMN_TITLES[col], template, "预算执行情况表列标题", after=corner_r - 1)
+            if r > corner_r + 1:
+                raise LayoutChanged(template, f"预算执行情况表的列标题“{BUDGET_COLUMN_TITLES[col]}”不在表头行：录入表的结构被改动，本表未评分")
+            budget_columns[col] = column(c)
+        budget_rows = {}
+        last = corner_r + 1
+        for key in BUDGET_ROWS:
+            r, _ = self.find(BUDGET_ROW_TITLES[key][0], f"A{BUDGET_ROW_NUMBERS[key]}", "预算执行情况表行标题", after=last)
+            budget_rows[key], last = r, r
+        goals = {}
+        for i, f in enumerate(GOAL_FIELDS):
+            r, c = self.find(f, f"A{GOALS_FIRST_ROW + i}", "绩效目标标签", after=last)
+            goals[f], last = f"{column(c + 1)}{r}", r
+        header_r, _ = self.find(INDICATOR_TITLES[0], f"A{INDICATOR_HEADER_ROW}", "绩效指标表列标题", after=last)
+        indicator_columns = {}
+        for field, title in [*zip(INDICATOR_FIELDS, INDICATOR_TITLES), *HELPER_TITLES.items()]:
+            letter = INDICATOR_COLUMN_LETTERS.get(field) or HELPER_COLUMN_LETTERS[field]
+            hits = [c for r, c in self.where.get(_label_key(title), []) if r == header_r]
+            if not hits:
+                if field in HELPER_TITLES:
+                    continue  # hidden helper columns deleted: only the template's formulas used them
+                raise LayoutChanged(f"{letter}{INDICATOR_HEADER_ROW}",
+                                    f"绩效指标表的列标题“{title}”不在表头行（第 {header_r} 行）：录入表的结构被改动，"
+                                    "无法确定各列的位置，本表未评分。请恢复该列标题")
+            indicator_columns[field] = column(hits[0])
+        total_r, _ = self.find(TOTAL_LABEL, f"A{TOTAL_ROW}", "合计行标签", after=header_r)
+        grade_r, _ = self.find(GRADE_LABEL, f"A{GRADE_ROW}", "评价等级标签", after=total_r)
+        rows = tuple(range(header_r + 1, total_r))
+        if not rows:
+            raise LayoutChanged(f"A{INDICATOR_FIRST_ROW}", "绩效指标表没有任何指标行：录入表的结构被改动，本表未评分")
+        level3 = indicator_columns["level3"]
+        from .vocabulary import BUDGET_INDICATOR_NAME
+
+        budget_row = next((r for r in rows if BUDGET_INDICATOR_NAME in self.texts.get((r, column_index(level3)), "")),
+                          rows[0])
+        return InputPositions(
+            name_cell=f"{column(name_c + 1)}{name_r}", info_cells=info, goal_cells=goals, budget_rows=budget_rows,
+            budget_columns=budget_columns, indicator_header_row=header_r, indicator_rows=rows,
+            indicator_columns=indicator_columns, total_row=total_r, grade_row=grade_r, budget_indicator_row=budget_row)
+
+
+def column_index(letter: str) -> int:
+    from openpyxl.utils import column_index_from_string
+
+    return column_index_from_string(letter)
 
 
 # ---- 附件1 sheet (generated) --------------------------------------------------

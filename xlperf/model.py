@@ -131,6 +131,9 @@ class Project:
     read_findings: tuple[Finding, ...] = ()
     total_loc: Loc | None = None
     weight_total_loc: Loc | None = None
+    # Where the input sheet's fields were read (layout.InputPositions); None: not an input sheet.
+    # positions.moved is True when rows or columns were inserted, deleted or moved.
+    positions: object | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ score (rules.score_project), write (writers.*). Findings travel beside results.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ def score_workbook(wb: Workbook, source: Path, profile: Profile, progress: Progr
 
 
 def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | None = None,
-                    progress: Progress | None = None) -> RecalcReport:
+                    progress: Progress | None = None, crosscheck: bool = True) -> RecalcReport:
     """Score every input sheet and write 附件1, 汇总 and 校验结果 into OUTPUT (default: the workbook itself)."""
     from .writers.save import save_workbook_atomic
 
@@ -73,10 +74,22 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
     path = Path(path)
     wb = open_workbook(path)
     results = score_workbook(wb, path, profile, progress)
+    if crosscheck:
+        results = crosscheck_results(wb, path, results)
     findings = tuple(f for r in results for f in r.findings)
     annex_sheets = write_generated_sheets(wb, results, findings, progress)
     save_workbook_atomic(wb, Path(output) if output else path)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
+
+
+def crosscheck_results(wb: Workbook, path: Path, results: list[ProjectResult]) -> list[ProjectResult]:
+    """Add the formula cross-check's findings to each project they concern."""
+    from .crosscheck import crosscheck
+
+    extra: dict[str, list[Finding]] = {}
+    for f in crosscheck(wb, path, results):
+        extra.setdefault(f.sheet, []).append(f)
+    return [dataclasses.replace(r, findings=r.findings + tuple(extra.get(r.project.sheet, ()))) for r in results]
 
 
 def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings, progress: Progress | None = None) -> list[str]:

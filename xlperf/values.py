@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .model import BLANK, Value
 from .vocabulary import (
     APPROXIMATE_MARKERS,
+    DEADLINE_MARKERS,
     EXCEL_ERRORS,
     PERCENT_WORDS,
     PLACEHOLDERS,
@@ -25,13 +25,21 @@ from .vocabulary import (
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
 
+_PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）]$")
 _NUMBER = re.compile(r"^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)")
 _OP_SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "="}
 
 
 def half_up(value: Decimal, places: Decimal = CENT) -> Decimal:
-    """Round half up (away from zero for .5), the way the rules require."""
-    return value.quantize(places, rounding=ROUND_HALF_UP)
+    """Round half up (away from zero for .5), the way the rules require.
+
+    A value too large to hold at that many places (1E+156 to 0.01) is returned
+    as it is: absurd inputs are reported by the rules, never a crash.
+    """
+    try:
+        return value.quantize(places, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return value
 
 
 def decimal_from_float(x: float) -> Decimal:
@@ -69,7 +77,10 @@ def to_decimal(x: object) -> Decimal | None:
 def format_number(d: Decimal) -> str:
     """Plain text of a Decimal without exponent or trailing zeros (11.250 → 11.25)."""
     if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
+        try:
+            return str(d.quantize(Decimal(1)))
+        except InvalidOperation:  # more digits than the context holds (1E+156): still no exponent
+            return format(d, "f")
     return format(d.normalize(), "f")
 
 
@@ -92,10 +103,17 @@ def _percent_places(number_format: str) -> int:
     return len(m.group(1)) if m else 0
 
 
+_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def to_half_width(s: str) -> str:
+    """Full-width ASCII (９０％＜) and the ideographic space to half-width, exactly as Excel's ASC()."""
+    return s.translate(_HALF_WIDTH)
+
+
 def normalise_text(s: str) -> str:
-    """NFKC (full-width → half-width), all whitespace removed."""
-    s = unicodedata.normalize("NFKC", s)
-    return re.sub(r"\s+", "", s)
+    """Half-width (as Excel's ASC), all whitespace removed."""
+    return re.sub(r"\s+", "", to_half_width(s))
 
 
 def parse_value(raw: object, number_format: str | None = None) -> Value:
@@ -142,11 +160,14 @@ def parse_text(raw: str) -> Value:
         return BLANK
     if s.upper() in EXCEL_ERRORS or s in EXCEL_ERRORS:
         return Value("invalid", shown=shown, problem=f"单元格显示错误值 {s}，请修正其公式或改为数值")
+    s = _PARENTHETICAL.sub("", s) or s  # "95%以上（含95%）" → "95%以上"
     if s in PLACEHOLDERS:
         return Value("invalid", shown=shown, problem=f"“{shown}”不是数值，请填写实际数值或删除")
     for marker in APPROXIMATE_MARKERS:
         if marker in s:
             return Value("invalid", shown=shown, problem=f"“{shown}”是估计值，请填写确切数值（如 90%）")
+    if any(marker in s for marker in DEADLINE_MARKERS):
+        return Value("text", shown=shown, text=s)
     rest = s
     op = None
     for word, symbol in PREFIX_OPERATORS:

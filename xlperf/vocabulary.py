@@ -17,6 +17,8 @@ PREFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("不超过", "<="),
     ("不大于", "<="),
     ("不多于", "<="),
+    ("少于", "<"),
+    ("多于", ">"),
     (">=", ">="),
     ("<=", "<="),
     ("≥", ">="),
@@ -40,11 +42,15 @@ SUFFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("及以下", "<="),
     ("以下", "<="),
     ("以内", "<="),
+    ("内", "<="),  # 24小时内, 3个工作日内
 )
 REVERSE_OPERATORS = frozenset({"<=", "<"})
 
 # Markers of an estimate: such a value is reported, never scored.
 APPROXIMATE_MARKERS = ("约", "大概", "左右", "~", "～", "估计")
+
+# A deadline ("12月底前完成", "2023年底前") is a qualitative target, not a number with a unit.
+DEADLINE_MARKERS = ("前", "底")
 
 # Placeholders meaning "nothing here": reported, never scored.
 PLACEHOLDERS = frozenset({"/", "\\", "-", "--", "—", "——", "–", "无", "暂无", "空", "N/A", "NA", "n/a", "不适用", "待定", "未知", "?", "？"})
@@ -64,6 +70,11 @@ PARTIAL_WORDS = ("部分达成", "部分完成", "基本达成", "基本完成",
 # Keywords in a 三级指标 name that make an indicator reverse (smaller is better)
 # when its target carries no operator. domain.md §4.3.
 REVERSE_KEYWORDS = ("成本", "费用", "超支率", "结余率", "投诉", "差错", "事故", "失误", "违规", "故障率", "损失")
+# ...unless the name says it measures how well they were handled (投诉处理率 is positive).
+POSITIVE_NAME_WORDS = ("处理率", "办结率", "回复率", "解决率", "化解率", "结案率", "完成率", "合格率", "达标率",
+                       "覆盖率", "及时率", "响应率", "满意")
+# Weights may carry the unit 分 ("10分").
+WEIGHT_UNITS = ("分", "分值")
 
 DIRECTION_POSITIVE = "正向"
 DIRECTION_REVERSE = "反向"

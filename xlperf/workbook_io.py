@@ -1,37 +1,718 @@
-"""Opening workbooks safely: every failure becomes one clear Chinese message."""
+"""Opening workbooks safely: every failure becomes one clear Chinese message.
+
+`open_workbook(path)` is the only way xlperf reads a user's file, so every
+command gets the same checks:
+
+* missing path, a folder, an empty file, a file that cannot be read;
+* other formats, found by content and by name: old binary Excel (.xls) and
+  WPS (.et), CSV/text, OpenDocument (.ods), binary .xlsb, a Word document…
+  (with `--convert`, a copy is converted by LibreOffice in a private temp
+  folder and read instead);
+* encrypted workbooks (an OLE/CFB container with an ``EncryptionInfo``
+  stream): with a password they are decrypted in memory only;
+* hostile packages, checked from the zip directory *before* anything is
+  parsed: too many entries, too large or too highly compressed (zip bombs),
+  XML with a DOCTYPE/ENTITY (XXE, billion laughs; openpyxl also parses with
+  defusedxml), merged ranges or used ranges of absurd size;
+* broken zips and broken XML.
+
+The package is also inspected for parts openpyxl cannot write back (charts
+and shapes in drawings, VBA, pivot tables, slicers, form controls…); the
+list travels with the workbook (`source_info(wb).unkept`) so that
+`xlperf.safety` can refuse to replace the file and lose them.
+"""
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import posixpath
+import re
+import shutil
+import tempfile
 import warnings
 import zipfile
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm")
 
+# ---- limits (module constants so that tests can lower them) ------------------------------
+MAX_ENTRIES = 50_000  # parts in the zip; a 2000-project workbook has about 4 000
+MAX_UNCOMPRESSED = 1 << 30  # 1 GiB in total; a 50-project workbook is about 10 MB
+MAX_RATIO = 200  # compression ratio of one part (real parts: < 30) …
+RATIO_MIN_SIZE = 16 << 20  # … checked for parts larger than this
+MAX_MERGED_CELLS = 2_000_000  # cells covered by merged ranges, whole workbook
+MAX_SHEET_CELLS = 5_000_000  # rows × columns of one sheet's used range
+_SCAN_CHUNK = 1 << 20
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+FORMAT_NAMES = {
+    ".xls": "Excel 97-2003 工作簿（.xls）",
+    ".xlt": "Excel 97-2003 模板（.xlt）",
+    ".et": "WPS 表格文件（.et）",
+    ".ett": "WPS 表格模板（.ett）",
+    ".csv": "CSV 文本文件（.csv）",
+    ".txt": "文本文件（.txt）",
+    ".ods": "OpenDocument 表格（.ods）",
+    ".xlsb": "Excel 二进制工作簿（.xlsb）",
+    ".numbers": "Numbers 表格（.numbers）",
+}
+CONVERTIBLE_SUFFIXES = (".xls", ".xlt", ".et", ".ett", ".csv", ".txt", ".ods", ".xlsb")
+HOW_TO_CONVERT = ("请在 Excel 或 WPS 中打开，“文件 → 另存为”，保存类型选“Excel 工作簿(*.xlsx)”后再处理；"
+                  "已安装 LibreOffice 时也可加 --convert 选项，由 xlperf 转换一份副本后继续（原文件不变）")
+
 
 class UnreadableWorkbook(Exception):
-    """The file cannot be read as a workbook; str(exc) is the message for the user."""
+    """The file cannot be read as a workbook; str(exc) is the message for the user.
+
+    The command line turns every UnreadableWorkbook (and its subclasses, such as
+    `xlperf.safety.WriteRefused`) into that message on stderr and exit code 2.
+    """
 
 
-def open_workbook(path: Path, data_only: bool = False, read_only: bool = False) -> Workbook:
-    path = Path(path)
-    if not path.exists():
-        raise UnreadableWorkbook(f"找不到文件：{path}")
-    if path.is_dir():
-        raise UnreadableWorkbook(f"{path} 是文件夹，不是 Excel 工作簿")
-    suffix = path.suffix.lower()
-    if suffix in (".xls", ".et", ".csv"):
-        raise UnreadableWorkbook(f"{path.name} 是 {suffix} 格式，请先在 Excel、WPS 或 LibreOffice 中另存为 .xlsx 后再处理")
-    if path.stat().st_size == 0:
-        raise UnreadableWorkbook(f"{path.name} 是空文件，不是 Excel 工作簿")
-    if not zipfile.is_zipfile(path):
-        raise UnreadableWorkbook(f"{path.name} 不是有效的 .xlsx 工作簿（文件已损坏、被加密或不是 Excel 文件）")
+# ---- options set by the command line ---------------------------------------------------
+@dataclass(frozen=True)
+class ReadOptions:
+    password: str | None = None  # for encrypted workbooks (default: $XLPERF_PASSWORD)
+    convert: bool = False  # convert .xls/.et/.csv/.ods/.xlsb with LibreOffice
+
+
+_OPTIONS: ContextVar[ReadOptions | None] = ContextVar("xlperf_read_options", default=None)
+
+
+def read_options() -> ReadOptions:
+    opts = _OPTIONS.get()
+    if opts is None:
+        return ReadOptions(password=os.environ.get("XLPERF_PASSWORD") or None)
+    return opts
+
+
+@contextlib.contextmanager
+def reading_options(password: str | None = None, convert: bool = False) -> Iterator[ReadOptions]:
+    """Within the block, open_workbook decrypts with `password` and converts other formats when `convert`."""
+    opts = ReadOptions(password=password or os.environ.get("XLPERF_PASSWORD") or None, convert=convert)
+    token = _OPTIONS.set(opts)
     try:
-        with warnings.catch_warnings():
-            # openpyxl warns about extensions it does not read (slicers…); irrelevant to the values.
-            warnings.simplefilter("ignore")
-            return load_workbook(path, data_only=data_only, read_only=read_only, keep_vba=suffix == ".xlsm")
+        yield opts
+    finally:
+        _OPTIONS.reset(token)
+
+
+# ---- what travels with an opened workbook ---------------------------------------------------
+@dataclass(frozen=True)
+class Unkept:
+    """Something in the file that openpyxl would not write back."""
+
+    sheet: str  # "" for the whole workbook
+    what: str  # Chinese description
+
+    def __str__(self) -> str:
+        return f"工作表“{self.sheet}”中的{self.what}" if self.sheet else self.what
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    path: Path
+    password: str | None = None  # the file was encrypted with this password
+    converted_from: str | None = None  # the original format's name when --convert made a copy
+    generated_sheets: tuple[str, ...] = ()  # sheets xlperf generated, as recorded in the file
+    unkept: tuple[Unkept, ...] = field(default_factory=tuple)
+
+
+_SOURCE_ATTR = "_xlperf_source"
+
+
+def source_info(wb) -> SourceInfo | None:
+    """Where wb was read from (None for a workbook made in memory)."""
+    return getattr(wb, _SOURCE_ATTR, None)
+
+
+def _name(path: Path) -> str:
+    return f"“{path.name or path}”"
+
+
+# ---- the entry point -------------------------------------------------------------------
+def open_workbook(path: Path, data_only: bool = False, read_only: bool = False) -> Workbook:
+    """Load a workbook after the checks above; raise UnreadableWorkbook with a Chinese message."""
+    path = Path(path)
+    source, password, converted = _resolve_source(path)
+    return _load(path, source, data_only, read_only, password, converted)
+
+
+def open_package(path: Path) -> zipfile.ZipFile:
+    """The .xlsx package behind path as open_workbook reads it (decrypted or converted in memory when needed).
+
+    For code that reads the package's XML itself (cached values, drawings…):
+    `with open_package(path) as z: ...`. Call it after open_workbook has checked the file.
+    """
+    path = Path(path)
+    source, _, _ = _resolve_source(path)
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    return _open_zip(path, source)
+
+
+def _resolve_source(path: Path) -> tuple[Path | io.BytesIO, str | None, str | None]:
+    """(the package to read: the file or an in-memory copy, the password it was encrypted with, the original format)."""
+    opts = read_options()
+    head = _check_path(path)
+    suffix = path.suffix.lower()
+    password: str | None = None
+    converted: str | None = None
+    if head.startswith(CFB_MAGIC):
+        if _cfb_is_encrypted(path):
+            if not opts.password:
+                raise UnreadableWorkbook(
+                    f"{_name(path)} 已设置打开密码（文件已加密），无法读取。请加 --password 密码 选项"
+                    "（或设置环境变量 XLPERF_PASSWORD），xlperf 只在内存中解密，不会把解密后的文件写到磁盘；"
+                    "也可在 Excel 中“文件 → 信息 → 保护工作簿 → 用密码进行加密”清除密码后再处理")
+            source: Path | io.BytesIO = _decrypt(path, opts.password)
+            password = opts.password
+        else:
+            kind = FORMAT_NAMES.get(suffix) if suffix in (".xls", ".xlt", ".et", ".ett") else None
+            kind = kind or "旧版 Excel 97-2003（.xls）或 WPS（.et）二进制格式"
+            source, converted = _convert_or_refuse(path, kind, opts)
+    elif head.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)) or zipfile.is_zipfile(path):
+        source = path
+        other = _other_zip_format(path, suffix)
+        if other:
+            if other in (FORMAT_NAMES[".ods"], FORMAT_NAMES[".xlsb"]):
+                source, converted = _convert_or_refuse(path, other, opts)
+            else:
+                raise UnreadableWorkbook(f"{_name(path)} 是{other}，不是 Excel 工作簿；请选择 .xlsx 格式的工作簿")
+    else:
+        kind = _text_kind(head, suffix)
+        if kind is None:
+            raise UnreadableWorkbook(
+                f"{_name(path)} 不是有效的 .xlsx 工作簿（文件已损坏，或根本不是 Excel 文件）；"
+                "请用 Excel 或 WPS 打开确认，必要时另存为 .xlsx")
+        source, converted = _convert_or_refuse(path, kind, opts)
+    return source, password, converted
+
+
+def _check_path(path: Path) -> bytes:
+    try:
+        if not path.exists():
+            raise UnreadableWorkbook(f"找不到文件：{path}（请检查文件名和所在文件夹）")
+        if path.is_dir():
+            raise UnreadableWorkbook(f"{path} 是文件夹，不是 Excel 工作簿；请指定文件夹中的 .xlsx 文件")
+        if not path.is_file():
+            raise UnreadableWorkbook(f"{path} 不是普通文件，不是 Excel 工作簿")
+        if path.stat().st_size == 0:
+            raise UnreadableWorkbook(f"{_name(path)} 是空文件（0 字节），不是 Excel 工作簿；可能保存时中断，请找回原文件")
+        with open(path, "rb") as fh:
+            return fh.read(4096)
+    except PermissionError:
+        raise UnreadableWorkbook(f"没有权限读取 {_name(path)}；请检查文件权限，或先关闭正在使用它的程序") from None
+    except OSError as exc:
+        raise UnreadableWorkbook(f"无法读取 {_name(path)}：{exc.strerror or exc}") from None
+
+
+# ---- other formats -------------------------------------------------------------------
+def _text_kind(head: bytes, suffix: str) -> str | None:
+    """The name of a text format (CSV, HTML or XML pretending to be .xls), or None for binary junk."""
+    if suffix in FORMAT_NAMES and suffix not in (".xls", ".xlt", ".et", ".ett", ".ods", ".xlsb"):
+        return FORMAT_NAMES[suffix]
+    sample = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    lowered = sample[:200].lower()
+    if lowered.startswith((b"<html", b"<!doctype html", b"<table")):
+        return "网页（HTML）格式的表格（常见于从业务系统导出的 .xls）"
+    if lowered.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return "Excel 2003 XML 表格"
+    if not sample or b"\x00" in sample:
+        return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "," in text or "\t" in text or "，" in text:
+            return "CSV 文本文件" if suffix != ".txt" else FORMAT_NAMES[".txt"]
+    return None
+
+
+def _other_zip_format(path: Path, suffix: str) -> str | None:
+    """A zip that is not an OOXML workbook: .ods, .xlsb, Word, PowerPoint, a plain archive."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                with contextlib.suppress(Exception):
+                    mime = zf.read("mimetype")[:100]
+                    if b"opendocument.spreadsheet" in mime:
+                        return FORMAT_NAMES[".ods"]
+                    return "OpenDocument 文档"
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        return None  # a broken zip: _load says so
+    if "xl/workbook.bin" in names:
+        return FORMAT_NAMES[".xlsb"]
+    if "word/document.xml" in names:
+        return "Word 文档"
+    if "ppt/presentation.xml" in names:
+        return "PowerPoint 演示文稿"
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        return "普通压缩包（zip）"
+    return None
+
+
+def _convert_or_refuse(path: Path, kind: str, opts: ReadOptions) -> tuple[io.BytesIO, str]:
+    if not opts.convert:
+        raise UnreadableWorkbook(f"{_name(path)} 是{kind}，xlperf 只能读取 .xlsx 工作簿。{HOW_TO_CONVERT}")
+    return io.BytesIO(_converted_bytes(path, kind)), kind
+
+
+_CONVERTED: dict[tuple, bytes] = {}  # one conversion per file per run (recalc opens the file twice)
+
+
+def _converted_bytes(path: Path, kind: str) -> bytes:
+    from . import libreoffice
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key in _CONVERTED:
+        return _CONVERTED[key]
+    if not libreoffice.available():
+        raise UnreadableWorkbook(f"{_name(path)} 是{kind}；未找到 LibreOffice，无法用 --convert 自动转换。"
+                                 "请在 Excel 或 WPS 中另存为 .xlsx，或安装 LibreOffice 后重试")
+    work = Path(tempfile.mkdtemp(prefix="xlperf-convert-"))
+    try:
+        # A copy with a plain name: LibreOffice picks its import filter from the content.
+        staged = work / f"source{path.suffix.lower() or '.xls'}"
+        shutil.copyfile(path, staged)
+        try:
+            out = libreoffice.convert(staged, "xlsx", work)
+        except libreoffice.LibreOfficeError as exc:
+            raise UnreadableWorkbook(f"LibreOffice 无法转换 {_name(path)}（{kind}）：{str(exc).splitlines()[0]}；"
+                                     "请在 Excel 或 WPS 中另存为 .xlsx") from None
+        data = out.read_bytes()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _CONVERTED[key] = data
+    return data
+
+
+# ---- encrypted workbooks -------------------------------------------------------------------
+def _cfb_is_encrypted(path: Path) -> bool:
+    """An OLE/CFB container holding an encrypted OOXML package (EncryptionInfo + EncryptedPackage)."""
+    try:
+        import olefile
+
+        with olefile.OleFileIO(str(path)) as ole:
+            return ole.exists("EncryptionInfo")
+    except Exception:  # no olefile, or a container it cannot parse
+        pass
+    # Directory entries hold their names in UTF-16LE.
+    with open(path, "rb") as fh:
+        return "EncryptionInfo".encode("utf-16-le") in fh.read(1 << 20)
+
+
+def _decrypt(path: Path, password: str) -> io.BytesIO:
+    """The decrypted package, in memory only: it is never written to disk."""
+    try:
+        import msoffcrypto
+        from msoffcrypto import exceptions as mx
+    except ImportError:
+        raise UnreadableWorkbook(f"{_name(path)} 已加密；解密需要 msoffcrypto-tool（pip install msoffcrypto-tool）") from None
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, password)
+    if key in _DECRYPTED:
+        return io.BytesIO(_DECRYPTED[key])
+    out = io.BytesIO()
+    try:
+        with open(path, "rb") as fh:
+            office = msoffcrypto.OfficeFile(fh)
+            office.load_key(password=password, verify_password=True)
+            office.decrypt(out)
+    except mx.InvalidKeyError:
+        raise UnreadableWorkbook(f"{_name(path)} 的密码不正确，无法解密；请核对 --password（区分大小写）") from None
+    except Exception as exc:
+        raise UnreadableWorkbook(f"无法解密 {_name(path)}：不支持的加密方式或文件已损坏（{type(exc).__name__}）") from None
+    _DECRYPTED.clear()  # keep at most one decrypted package in memory
+    _DECRYPTED[key] = out.getvalue()
+    out.seek(0)
+    return out
+
+
+_DECRYPTED: dict[tuple, bytes] = {}  # memory only: recalc reads the package more than once
+
+
+# ---- the package, before parsing ----------------------------------------------------------
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SHEET_TAIL = re.compile(
+    rb"<(?:[\w.-]+:)?(mergeCell|extLst|ext|legacyDrawingHF|controls|oleObjects|picture)\b([^>]*)>|<!(DOCTYPE|ENTITY)",
+    re.IGNORECASE)
+_REF = re.compile(rb'\bref\s*=\s*["\']([^"\']+)["\']')
+_URI = re.compile(rb'\buri\s*=\s*["\']([^"\']+)["\']')
+_DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+# Worksheet extensions openpyxl drops (Excel 2010+ features), by their uri.
+EXTENSION_NAMES = {
+    "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": "迷你图",
+    "{78C0D931-6437-407D-A8EE-F0AAD7539E65}": "Excel 2010 及以后版本的条件格式（数据条、图标集等）",
+    "{CCE6A557-97BC-4B89-ADB6-D9C93CAAB3DF}": "引用其他工作表的数据验证（下拉列表）",
+    "{A8765BA9-456A-4DAB-B4F3-ACF838C121DE}": "切片器",
+    "{3A4CF648-6AED-40F4-86FF-DC5316D8AED3}": "切片器",
+    "{7E03D99C-DC04-49D9-9315-930204A7B6E9}": "日程表",
+}
+# Relationship types (last path segment) of a worksheet whose targets openpyxl drops.
+UNKEPT_SHEET_RELS = {
+    "pivotTable": "数据透视表",
+    "ctrlProp": "表单控件",
+    "control": "ActiveX 控件",
+    "activeXControlBinary": "ActiveX 控件",
+    "oleObject": "嵌入的对象（OLE）",
+    "package": "嵌入的文档",
+    "threadedComment": "新版批注（线程批注及其回复）",
+    "slicer": "切片器",
+    "timeline": "日程表",
+    "queryTable": "外部数据查询",
+    "image": "工作表背景图片",
+}
+UNKEPT_PARTS = (
+    ("xl/vbaProject.bin", "VBA 宏"),
+    ("xl/connections.xml", "外部数据连接"),
+    ("xl/slicerCaches/", "切片器"),
+    ("xl/timelineCaches/", "日程表"),
+    ("xl/macrosheets/", "Excel 4.0 宏表"),
+    ("xl/dialogsheets/", "对话框工作表"),
+)
+
+
+@dataclass
+class _PackageReport:
+    unkept: list[Unkept] = field(default_factory=list)
+    has_vba: bool = False
+    sheet_features: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # part → tag → ext uris
+
+
+def _open_zip(path: Path, source) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise UnreadableWorkbook(
+            f"{_name(path)} 已损坏：不是完整的 .xlsx 压缩包（可能下载或复制不完整）；请找回原文件，"
+            "或在 Excel/WPS 中打开后“另存为”新的 .xlsx") from None
+
+
+def inspect_package(path: Path, zf: zipfile.ZipFile) -> _PackageReport:
+    """Check the package from its zip directory before parsing; list the parts openpyxl cannot keep."""
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise UnreadableWorkbook(f"{_name(path)} 含 {len(infos)} 个内部文件，超过上限 {MAX_ENTRIES}，"
+                                 "不像正常的工作簿（可能是恶意构造的文件），已拒绝读取")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise UnreadableWorkbook(f"{_name(path)} 的内部文件被 zip 密码加密，不是 Excel 的加密方式，无法读取")
+        total += info.file_size
+        if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UnreadableWorkbook(
+                f"{_name(path)} 的内部文件 {info.filename} 压缩比异常（{info.compress_size} 字节解压后为 {info.file_size} 字节），"
+                "疑似“压缩炸弹”，已拒绝读取")
+    if total > MAX_UNCOMPRESSED:
+        raise UnreadableWorkbook(f"{_name(path)} 解压后共 {total // (1 << 20)} MB，超过上限 {MAX_UNCOMPRESSED // (1 << 20)} MB，"
+                                 "疑似“压缩炸弹”或异常巨大的工作簿，已拒绝读取")
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        missing = "[Content_Types].xml" if "[Content_Types].xml" not in names else "xl/workbook.xml"
+        raise UnreadableWorkbook(f"{_name(path)} 已损坏：缺少必需的内部文件 {missing}；请在 Excel/WPS 中打开后另存为新的 .xlsx")
+    report = _PackageReport(has_vba="xl/vbaProject.bin" in names)
+    for prefix, what in UNKEPT_PARTS:
+        if any(n == prefix or (prefix.endswith("/") and n.startswith(prefix)) for n in names):
+            report.unkept.append(Unkept("", what))
+    merged = 0
+    for info in infos:
+        if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            continue
+        if info.filename.startswith("xl/worksheets/") and info.filename.count("/") == 2:
+            merged += _scan_worksheet(path, zf, info, report)
+        else:
+            _refuse_doctype(path, info.filename, _read_head(path, zf, info, 1 << 16))
+        if merged > MAX_MERGED_CELLS:
+            raise UnreadableWorkbook(f"{_name(path)} 的合并单元格共覆盖 {merged} 个以上单元格，超过上限 {MAX_MERGED_CELLS}，"
+                                     "疑似恶意构造的文件，已拒绝读取；请取消不必要的大范围合并后另存")
+    _inspect_sheets(path, zf, names, report)
+    return report
+
+
+def _read_head(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
+    try:
+        with zf.open(info) as fh:
+            return fh.read(size)
+    except Exception as exc:
+        raise _damaged(path, info.filename, exc) from None
+
+
+def _damaged(path: Path, part: str, exc: Exception) -> UnreadableWorkbook:
+    return UnreadableWorkbook(f"{_name(path)} 已损坏：内部文件 {part} 无法解压（{type(exc).__name__}）；"
+                              "请找回原文件，或在 Excel/WPS 中打开后另存为新的 .xlsx")
+
+
+def _refuse_doctype(path: Path, part: str, data: bytes) -> None:
+    if _DOCTYPE.search(data):
+        raise UnreadableWorkbook(
+            f"{_name(path)} 的内部文件 {part} 含有 XML 实体声明（DOCTYPE/ENTITY），正常的 Excel 文件不会有；"
+            "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
+
+
+def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report: _PackageReport) -> int:
+    """Stream one worksheet part: DOCTYPE, merged ranges and the elements openpyxl drops. Returns merged cells."""
+    merged = 0
+    features: dict[str, list[str]] = {}
+    buf = b""
+    first = True
+    try:
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(_SCAN_CHUNK)
+                buf += chunk
+                if first:
+                    _refuse_doctype(path, info.filename, buf[:1 << 16])
+                    first = False
+                limit = len(buf) if not chunk else max(len(buf) - 4096, 0)
+                for m in _SHEET_TAIL.finditer(buf):
+                    if m.start() >= limit:
+                        break
+                    if m.group(3):
+                        _refuse_doctype(path, info.filename, m.group(0))
+                        continue
+                    tag = m.group(1).decode("ascii", "replace")
+                    if tag.lower() == "mergecell":
+                        ref = _REF.search(m.group(2))
+                        merged += _area(ref.group(1).decode("ascii", "replace")) if ref else 0
+                    elif tag.lower() == "ext":
+                        uri = _URI.search(m.group(2))
+                        features.setdefault("extLst", []).append(uri.group(1).decode("ascii", "replace") if uri else "")
+                    else:
+                        features.setdefault(tag, [])
+                buf = buf[limit:]
+                if not chunk:
+                    break
+    except UnreadableWorkbook:
+        raise
+    except Exception as exc:
+        raise _damaged(path, info.filename, exc) from None
+    report.sheet_features[info.filename] = features
+    return merged
+
+
+def _area(ref: str) -> int:
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+    except (ValueError, TypeError):
+        return 0
+    if None in (min_col, min_row, max_col, max_row):
+        return 0
+    return (max_col - min_col + 1) * (max_row - min_row + 1)
+
+
+def _parse_xml(path: Path, zf: zipfile.ZipFile, part: str):
+    from defusedxml import ElementTree as SafeET
+
+    try:
+        return SafeET.fromstring(zf.read(part))
+    except KeyError:
+        return None
+    except Exception as exc:
+        raise UnreadableWorkbook(f"{_name(path)} 已损坏：内部文件 {part} 不是有效的 XML（{type(exc).__name__}）；"
+                                 "请在 Excel/WPS 中打开后另存为新的 .xlsx") from None
+
+
+def _rels(path: Path, zf: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
+    """(type's last segment, absolute target, mode) of a part's relationships."""
+    folder, name = posixpath.split(part)
+    root = _parse_xml(path, zf, posixpath.join(folder, "_rels", name + ".rels"))
+    if root is None:
+        return []
+    out = []
+    for rel in root.iter(f"{{{_REL_NS}}}Relationship"):
+        rtype = (rel.get("Type") or "").rstrip("/").rsplit("/", 1)[-1]
+        target = rel.get("Target") or ""
+        mode = rel.get("TargetMode") or ""
+        if mode != "External":
+            target = posixpath.normpath(target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target))
+        out.append((rtype, target, mode))
+    return out
+
+
+def _inspect_sheets(path: Path, zf: zipfile.ZipFile, names: set[str], report: _PackageReport) -> None:
+    from openpyxl.drawing.image import PILImage
+
+    root = _parse_xml(path, zf, "xl/workbook.xml")
+    if root is None:
+        return
+    by_id = {}
+    wb_rels_root = _parse_xml(path, zf, "xl/_rels/workbook.xml.rels")
+    if wb_rels_root is not None:
+        for rel in wb_rels_root.iter(f"{{{_REL_NS}}}Relationship"):
+            target = rel.get("Target") or ""
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            by_id[rel.get("Id")] = (target, (rel.get("Type") or "").rsplit("/", 1)[-1])
+    features = report.sheet_features
+    for sheet in root.iter(f"{{{_MAIN_NS}}}sheet"):
+        title = sheet.get("name") or ""
+        target, rtype = by_id.get(sheet.get(f"{{{_R_NS}}}id"), ("", ""))
+        if rtype == "chartsheet":
+            report.unkept.append(Unkept(title, "图表工作表"))
+            continue
+        if rtype in ("dialogsheet", "macrosheet", "xlMacrosheet", "xlIntlMacrosheet"):
+            continue  # listed at workbook level
+        for tag in features.get(target, {}):
+            if tag == "extLst":
+                uris = [u.upper() for u in features[target]["extLst"]]
+                kinds = sorted({EXTENSION_NAMES.get(u, "") for u in uris} - {""})
+                what = "、".join(kinds) if kinds else "Excel 扩展功能（如迷你图、新版条件格式或数据验证）"
+                report.unkept.append(Unkept(title, what))
+            elif tag == "legacyDrawingHF":
+                report.unkept.append(Unkept(title, "页眉页脚中的图片"))
+            elif tag == "controls":
+                report.unkept.append(Unkept(title, "表单控件或 ActiveX 控件"))
+            elif tag == "oleObjects":
+                report.unkept.append(Unkept(title, "嵌入的对象（OLE）"))
+            elif tag == "picture":
+                report.unkept.append(Unkept(title, "工作表背景图片"))
+        seen: set[str] = set()
+        for rel_type, rel_target, mode in _rels(path, zf, target) if target else []:
+            what = UNKEPT_SHEET_RELS.get(rel_type)
+            if what and what not in seen:
+                seen.add(what)
+                report.unkept.append(Unkept(title, what))
+            if rel_type == "drawing" and mode != "External":
+                for item in _drawing_unkept(path, zf, rel_target, PILImage is not None):
+                    if item not in seen:
+                        seen.add(item)
+                        report.unkept.append(Unkept(title, item))
+
+
+_SHAPES = re.compile(rb"<(?:[\w.-]+:)?(sp|cxnSp|grpSp)\b")
+_GRAPHIC_URI = re.compile(rb'<(?:[\w.-]+:)?graphicData\b[^>]*\buri\s*=\s*["\']([^"\']+)["\']')
+
+
+def _drawing_unkept(path: Path, zf: zipfile.ZipFile, part: str, have_pil: bool) -> list[str]:
+    out = []
+    try:
+        data = zf.read(part)
+    except KeyError:
+        return out
+    if _SHAPES.search(data):
+        out.append("形状、文本框或组合图形")
+    for uri in _GRAPHIC_URI.findall(data):
+        if uri.endswith(b"/chart"):
+            out.append("图表")
+        elif not uri.endswith(b"/picture"):
+            out.append("SmartArt 或其他图形对象")
+    for rel_type, target, _ in _rels(path, zf, part):
+        if rel_type == "chart" and "图表" not in out:
+            out.append("图表")
+        if rel_type == "image" and (not have_pil or target.lower().endswith((".wmf", ".emf"))):
+            if "图片" not in out:
+                out.append("图片" if not have_pil else "WMF/EMF 格式的图片")
+    return list(dict.fromkeys(out))
+
+
+# ---- parsing ---------------------------------------------------------------------------
+_LOSS_WARNINGS = ("will be removed", "will be lost", "is being dropped", "cannot be read", "unable to read",
+                  "will be ignored", "not supported")
+
+
+def _load(path: Path, source, data_only: bool, read_only: bool, password: str | None,
+          converted: str | None) -> Workbook:
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    zf = _open_zip(path, source)
+    try:
+        report = inspect_package(path, zf)
+    finally:
+        zf.close()
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            wb = load_workbook(source, data_only=data_only, read_only=read_only, keep_vba=False)
+    except UnreadableWorkbook:
+        raise
+    except MemoryError:
+        raise UnreadableWorkbook(f"{_name(path)} 太大，内存不足，无法读取") from None
     except Exception as exc:  # openpyxl raises many kinds; the user needs one message
-        raise UnreadableWorkbook(f"无法读取 {path.name}：文件可能已损坏（{type(exc).__name__}: {exc}）") from exc
+        raise _load_error(path, exc) from None
+    unkept = list(report.unkept)
+    for w in caught:
+        text = str(w.message)
+        if "extension is not supported" in text:
+            continue  # the package scan names these, with their sheet
+        if any(k in text.lower() for k in _LOSS_WARNINGS):
+            unkept.append(Unkept("", f"openpyxl 不支持的内容（{text}）"))
+    if not read_only:
+        _check_dimensions(path, wb)
+    info = SourceInfo(path=path, password=password, converted_from=converted,
+                      generated_sheets=tuple(_generated_sheets(wb)), unkept=tuple(dict.fromkeys(unkept)))
+    setattr(wb, _SOURCE_ATTR, info)
+    return wb
+
+
+def _load_error(path: Path, exc: Exception) -> UnreadableWorkbook:
+    try:
+        from defusedxml import DefusedXmlException
+    except ImportError:  # pragma: no cover - defusedxml is a dependency
+        DefusedXmlException = ()  # type: ignore[assignment]
+    chain, seen = exc, 0
+    while chain is not None and seen < 10:  # openpyxl wraps the parser's exception in a ValueError
+        if DefusedXmlException and isinstance(chain, DefusedXmlException):
+            exc = chain
+            break
+        chain, seen = chain.__cause__ or chain.__context__, seen + 1
+    if DefusedXmlException and isinstance(exc, DefusedXmlException):
+        return UnreadableWorkbook(f"{_name(path)} 含有不安全的 XML 内容（外部实体或实体扩展），"
+                                  "可能是恶意构造的文件，已拒绝读取")
+    if isinstance(exc, (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile)) or "zlib" in type(exc).__module__:
+        what = "压缩数据损坏（可能下载或复制不完整）"
+    elif type(exc).__name__ in ("ParseError", "XMLSyntaxError", "ExpatError"):
+        what = "内部 XML 已损坏"
+    elif isinstance(exc, KeyError):
+        what = f"缺少内部文件 {exc.args[0] if exc.args else ''}"
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    return UnreadableWorkbook(f"无法读取 {_name(path)}：文件已损坏（{what}）；请找回原文件，或在 Excel/WPS 中打开后另存为新的 .xlsx")
+
+
+def _check_dimensions(path: Path, wb: Workbook) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for ws in wb.worksheets:
+        cells = getattr(ws, "_cells", None)
+        if not cells:
+            continue
+        max_row = max(r for r, _ in cells)
+        max_col = max(c for _, c in cells)
+        if max_row * max_col > MAX_SHEET_CELLS:
+            raise UnreadableWorkbook(
+                f"{_name(path)} 的工作表“{ws.title}”已用区域为 A1:{get_column_letter(max_col)}{max_row}"
+                f"（约 {max_row * max_col} 个单元格），超过上限 {MAX_SHEET_CELLS}；"
+                "请删除表格下方和右侧多余的行列（包括只设置了格式的单元格）后保存再处理")
+
+
+def _generated_sheets(wb: Workbook) -> list[str]:
+    import json
+
+    from .layout import GENERATED_PROPERTY
+
+    for prop in getattr(wb.custom_doc_props, "props", []):
+        if prop.name == GENERATED_PROPERTY:
+            try:
+                names = json.loads(prop.value)
+            except (TypeError, ValueError):
+                return []
+            return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    return []

@@ -9,15 +9,16 @@ published values live in `xlperf.check`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field as dataclass_field
+from typing import Iterator, Mapping
 
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..model import BLANK, BudgetTable, Indicator, Loc, Value
+from .. import layout as L
+from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, BudgetTable, Indicator, Loc, Value
 from ..rules.budget import AMOUNT_ROWS
 from ..values import normalise_text, parse_value
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, PLACEHOLDERS
@@ -37,8 +38,16 @@ INDICATOR_TITLES: dict[str, tuple[str, ...]] = {
 REQUIRED_FIELDS = ("level3", "weight", "target", "actual")
 # 偏差原因分析及改进措施, 偏差原因分析, 未完成原因和改进措施…: every variant names the 原因.
 REASON_WORD = "原因"
-TOTAL_LABELS = frozenset({"总分", "合计", "总得分"})
-GRADE_LABELS = frozenset({"评价等级", "等级"})
+# Labels of the summary rows under the table, compared after `summary_key`.
+TOTAL_LABELS = frozenset({
+    "总分", "合计", "总计", "总得分", "得分合计", "自评得分", "自评总分", "自评总得分", "综合得分", "综合评分", "评价得分",
+})
+GRADE_LABELS = frozenset({
+    "评价等级", "等级", "自评等级", "绩效评价等级", "绩效等级", "评价结果", "自评结果", "绩效评价结果",
+    "等次", "评价等次", "自评等次", "绩效等次", "评定等级",
+})
+# A grade written without a label beside the 总分 of a summary row (domain.md §5 synonyms).
+GRADE_WORDS = frozenset({"优秀", "良好", "中", "差", "优", "良", "中等", "一般", "较差"})
 NOTE_PREFIXES = ("注:", "说明:", "备注:", "填表说明")  # a note under the table, not an indicator named 注册…
 
 # The seeds' 预算执行情况 table: money columns × rows (1)–(7).
@@ -107,6 +116,7 @@ class AnnexRow:
     indicator: Indicator
     rate: SheetCell | None
     score: SheetCell | None
+    has_reason: bool = True  # the table has a 偏差原因 cell for this row
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,9 @@ class BudgetBlock:
     header_row: int
     last_row: int
     budget_row: AnnexRow | None = None
+    # The national form's own names for the rules' budget rows and columns (全年预算数, 年度资金总额…);
+    # empty for the seeds' layout, whose names the rules already use.
+    terms: Mapping[str, str] = dataclass_field(default_factory=dict)
 
 
 # ---- the sheet as a grid of non-empty cells ---------------------------------------
@@ -303,11 +316,25 @@ def _annex_row(grid: Grid, row: int, columns: dict[str, int], levels: _LevelFill
         weight=value("weight"), target=value("target"), actual=value("actual"),
         reason=grid.text(row, columns.get("reason")), cells=cells,
     )
-    return AnnexRow(indicator, rate=_published(cell("rate")), score=_published(cell("score")))
+    return AnnexRow(indicator, rate=_published(cell("rate")), score=_published(cell("score")),
+                    has_reason="reason" in columns)
 
 
 def _published(c: SheetCell | None) -> SheetCell | None:
     return None if c is None or c.value.is_blank else c
+
+
+def summary_key(text: str) -> str:
+    """A summary label as compared: NFKC, no spaces, no trailing (满分100分) or colon."""
+    return _TRAILING_NOTE.sub("", normalise_text(text)).rstrip(":")
+
+
+def grade_word(raw: object) -> str | None:
+    """The grade a cell holds by itself (良好, “优”), else None."""
+    if not isinstance(raw, str):
+        return None
+    key = normalise_text(raw).strip("\"'“”‘’")
+    return key if key in GRADE_WORDS else None
 
 
 def _summary_label(raw: object) -> tuple[str, str | None] | None:
@@ -315,7 +342,8 @@ def _summary_label(raw: object) -> tuple[str, str | None] | None:
     if not isinstance(raw, str):
         return None
     head, _, tail = normalise_text(raw).partition(":")
-    kind = "total" if head in TOTAL_LABELS else "grade" if head in GRADE_LABELS else None
+    key = summary_key(head)
+    kind = "total" if key in TOTAL_LABELS else "grade" if key in GRADE_LABELS else None
     return (kind, tail or None) if kind else None
 
 
@@ -327,15 +355,22 @@ def _summary_row(grid: Grid, row: int, columns: dict[str, int]) -> _Summary | No
         return None
     # Neither a label nor the 权重合计 under the weight column can be the published value.
     taken = {column for column, _, _ in labels} | {columns["weight"]}
+    # A grade word is the 评价等级 typed without its own label (合计 100 … 99.78 良好), never the 总分.
+    grade_words = {column for column, c in cells if grade_word(c.raw)}
     found: dict[str, SheetCell | None] = {"total": None, "grade": None}
     for column, label_cell, (kind, inline) in labels:
         if inline is not None:
             found[kind] = SheetCell(inline, "General", label_cell.loc)
             continue
-        value_column = _summary_value_column(cells, column, taken, columns.get("score") if kind == "total" else None)
+        skip = taken | (grade_words if kind == "total" else set())
+        value_column = _summary_value_column(cells, column, skip, columns.get("score") if kind == "total" else None)
         if value_column is not None:
             taken.add(value_column)
             found[kind] = grid.cell(row, value_column)
+    if found["grade"] is None and found["total"] is not None:
+        unlabelled = [column for column in sorted(grade_words) if column not in taken]
+        if unlabelled:
+            found["grade"] = grid.cell(row, unlabelled[0])
     return _Summary(found["total"], found["grade"])
 
 
@@ -405,6 +440,10 @@ def _row_of(loc: Loc) -> int:
     return coordinate_from_string(loc.cell)[1]
 
 
+def _column_of(loc: Loc) -> int:
+    return column_index_from_string(coordinate_from_string(loc.cell)[0])
+
+
 def _seeds_budget(grid: Grid, row: int) -> BudgetBlock | None:
     # 财政资金 spans 小计…县区级 on the header's second row.
     columns = _titles_in_row(grid, row, BUDGET_COLUMN_TITLES)
@@ -433,8 +472,11 @@ def _national_budget(grid: Grid, row: int) -> BudgetBlock | None:
     # rules' budget link already compares that with the table (one finding, not two).
     positions = {(row_key, col_key): (_row_of(label), columns[row_key])
                  for col_key, label in rows.items() for row_key in AMOUNT_ROWS if row_key in columns}
+    # Findings about this block speak its names: 全年预算数, not the seeds' 全年预算资金(2).
+    terms = {key: title_key(grid.text(row, column)) for key, column in columns.items() if key in AMOUNT_ROWS + ("rate",)}
+    terms.update({key: title_key(grid.text(_row_of(label), _column_of(label))) for key, label in rows.items()})
     return BudgetBlock(_budget_table(grid, positions), header_row=row, last_row=max(map(_row_of, rows.values())),
-                       budget_row=_national_budget_row(grid, rows["total"], columns))
+                       budget_row=_national_budget_row(grid, rows["total"], columns), terms=terms)
 
 
 def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int]) -> AnnexRow:
@@ -460,7 +502,7 @@ def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int]) -> Ann
     )
     # The 执行率 is the row's 业绩值 and its 完成率 at once; only the 得分 is a separate published value.
     score = grid.cell(row, columns["score"]) if "score" in columns else None
-    return AnnexRow(indicator, rate=None, score=_published(score))
+    return AnnexRow(indicator, rate=None, score=_published(score), has_reason=False)
 
 
 def budget_block_for(table: AnnexTable, blocks: list[BudgetBlock]) -> BudgetBlock | None:
@@ -473,3 +515,82 @@ def budget_block_for(table: AnnexTable, blocks: list[BudgetBlock]) -> BudgetBloc
     if same_sheet:
         return same_sheet[0]
     return blocks[0] if len(blocks) == 1 else None
+
+
+# ---- recalc's own 附件1 sheets and their input sheets ------------------------------
+PROJECT_NAME_PREFIX = "项目名称:"  # row 2 of a generated 附件1 sheet, after normalise_text
+
+
+def generated_budget_blocks(wb: Workbook) -> dict[str, BudgetBlock]:
+    """recalc's 附件1-<name> sheets → the 预算执行情况 table of their project's input sheet.
+
+    recalc writes no budget table on a 附件1 sheet: it stays on the input sheet. The
+    workbook's custom property (layout.GENERATED_PROPERTY) lists the sheets recalc
+    generated; row 2 of each 附件1 sheet names its project (项目名称：<name>); the input
+    sheet of that name holds the table. Projects of the same name pair in sheet order,
+    as recalc wrote them.
+    """
+    from ..pipeline import generated_sheet_names  # the one reader of the property
+
+    generated = [name for name in generated_sheet_names(wb) if name in wb.sheetnames]
+    if not generated:
+        return {}
+    inputs: dict[str, list[Worksheet]] = {}
+    for ws in wb.worksheets:
+        if is_input_sheet(ws):
+            inputs.setdefault(normalise_text(_input_project_name(ws)), []).append(ws)
+    blocks: dict[str, BudgetBlock] = {}
+    for sheet in generated:
+        name = generated_project_name(wb[sheet])
+        candidates = inputs.get(normalise_text(name)) if name else None
+        if not candidates:
+            continue
+        block = input_budget_block(candidates.pop(0))
+        if block is not None:
+            blocks[sheet] = block
+    return blocks
+
+
+def generated_project_name(ws: Worksheet) -> str | None:
+    """The project a generated 附件1 sheet belongs to: "项目名称：<name>" in its info row."""
+    for row in ws.iter_rows(min_row=L.ANNEX_INFO_ROW, max_row=L.ANNEX_INFO_ROW):
+        for c in row:
+            if isinstance(c.value, str) and normalise_text(c.value).startswith(PROJECT_NAME_PREFIX):
+                return re.split(r"[:：]", c.value, maxsplit=1)[1].strip()
+    return None
+
+
+def _input_project_name(ws: Worksheet) -> str:
+    """The name recalc gives the input sheet's project: its 项目名称 cell, else the sheet's name."""
+    try:
+        cell = L.locate_input_positions(ws).name_cell
+    except L.LayoutChanged:
+        cell = L.NAME_CELL
+    value = ws[cell].value
+    return str(value).strip() if value is not None and str(value).strip() else ws.title
+
+
+def input_budget_block(ws: Worksheet) -> BudgetBlock | None:
+    """The 预算执行情况 table of an input sheet read from a data_only workbook.
+
+    A file openpyxl wrote has no cached values for the template's formulas (小计,
+    年度总金额, rows (5)–(7)), so those cells are marked derived, as the input reader
+    marks its own formulas, and the rules derive them from the typed parts.
+    """
+    try:
+        pos = L.locate_input_positions(ws)
+    except L.LayoutChanged:
+        return None  # recalc does not score such a sheet either
+    values: dict[tuple[str, str], Value] = {}
+    cells: dict[tuple[str, str], Loc] = {}
+    derived: dict[tuple[str, str], bool] = {}
+    for row in BUDGET_ROWS:
+        for col in BUDGET_COLUMNS:
+            ref = pos.budget_cell(row, col)
+            formula = row not in L.BUDGET_AMOUNT_ROWS or col in L.BUDGET_FORMULA_COLUMNS
+            c = ws[ref]
+            values[(row, col)] = BLANK if formula else parse_value(c.value, c.number_format)
+            cells[(row, col)] = Loc(ws.title, ref)
+            derived[(row, col)] = formula
+    table = BudgetTable(sheet=ws.title, values=values, cells=cells, derived=derived)
+    return BudgetBlock(table, header_row=pos.budget_rows["initial"], last_row=pos.budget_rows["execution_rate"])

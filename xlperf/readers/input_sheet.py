@@ -3,8 +3,16 @@
 A cell holding the template's own formula is "derived": the engine computes it
 from the rules. A typed constant is read as typed. Another formula is read
 through its cached value and reported, so nothing is scored silently wrong.
+
+Accountants insert and delete rows and move columns: the reader first checks
+the anchor labels (layout.locate_input_positions) and reads every table where
+its labels actually are, comparing with the template's formulas translated to
+those cells. A sheet whose tables cannot be found gets one `layout-changed`
+error at the missing label and is not scored: a shifted table is never read.
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 import re
 from dataclasses import dataclass
@@ -15,7 +23,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
-from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
+from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
 from ..rules.indicator import make_finding
 from ..template.formulas import overwritable_formula_cells, template_formulas
 from ..values import parse_value
@@ -24,7 +32,19 @@ CachedValue = Callable[[str, str], object]  # (sheet, cell) → cached value of 
 
 
 def is_input_sheet(ws) -> bool:
-    return isinstance(ws, Worksheet) and ws[L.TITLE_CELL].value == L.INPUT_TITLE
+    """An input sheet carries the template's title in A1 (or a little lower when rows were inserted above it)."""
+    if not isinstance(ws, Worksheet):
+        return False
+    if ws[L.TITLE_CELL].value == L.INPUT_TITLE:
+        return True
+    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, TITLE_SEARCH_ROWS), max_col=min(ws.max_column, 3)):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.strip() == L.INPUT_TITLE:
+                return True
+    return False
+
+
+TITLE_SEARCH_ROWS = 5
 
 
 def input_sheets(wb: Workbook) -> list[Worksheet]:
@@ -42,6 +62,7 @@ def formula_text(value) -> str | None:
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
+@lru_cache(maxsize=8192)  # the same template formulas repeat on every project sheet
 def normalise_formula(f: str) -> str:
     """Compare formulas the way Excel re-saves them: case and spaces outside strings ignored."""
     parts, last = [], 0
@@ -51,6 +72,92 @@ def normalise_formula(f: str) -> str:
         last = m.end()
     parts.append(re.sub(r"\s+", "", f[last:]).upper().replace("_XLFN.", ""))
     return "".join(parts)
+
+
+# ---- the template's formulas where the cells actually are ---------------------------
+_REF_TOKEN = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(])")
+CellMap = Callable[[str, int], "tuple[str, int] | None"]
+
+
+def translate_formula(formula: str, cell_map: CellMap) -> str | None:
+    """formula with every cell reference moved by cell_map, as Excel moves them when rows or columns move.
+
+    None when a reference has no place any more (a deleted row or column).
+    """
+    out, last = [], 0
+    failed = False
+
+    def move(m: re.Match) -> str:
+        nonlocal failed
+        target = cell_map(m.group(2), int(m.group(4)))
+        if target is None or target[0] is None:
+            failed = True
+            return m.group(0)
+        return f"{m.group(1)}{target[0]}{m.group(3)}{target[1]}"
+
+    for m in _STRING.finditer(formula):
+        out.append(_REF_TOKEN.sub(move, formula[last:m.start()]))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(_REF_TOKEN.sub(move, formula[last:]))
+    return None if failed else "".join(out)
+
+
+def _cell_map(pos: L.InputPositions, rows: dict[int, int]) -> CellMap:
+    budget_rows = {L.BUDGET_ROW_NUMBERS[k]: pos.budget_rows[k] for k in BUDGET_ROWS}
+    budget_cols = {L.BUDGET_COLUMN_LETTERS[c]: pos.budget_columns[c] for c in BUDGET_COLUMNS}
+    template_cols = {**L.INDICATOR_COLUMN_LETTERS, **L.HELPER_COLUMN_LETTERS}
+    indicator_cols = {template_cols[f]: letter for f, letter in pos.indicator_columns.items()}
+
+    def cell_map(col: str, row: int):
+        if row in budget_rows:
+            return budget_cols.get(col), budget_rows[row]
+        if row in rows:
+            return indicator_cols.get(col), rows[row]
+        return None
+
+    return cell_map
+
+
+def expected_formulas(pos: L.InputPositions, profile=None) -> dict[str, str]:
+    """cell → the template formula that belongs there, for a sheet whose fields are at pos."""
+    base = template_formulas(profile)
+    if not pos.moved:
+        return base
+    out: dict[str, str] = {}
+
+    def put(template_ref: str, actual_ref: str, cell_map: CellMap) -> None:
+        formula = base.get(template_ref)
+        translated = translate_formula(formula, cell_map) if formula else None
+        if translated:
+            out[actual_ref] = translated
+
+    budget_map = _cell_map(pos, {})
+    for key in BUDGET_ROWS:
+        for col in BUDGET_COLUMNS:
+            put(L.budget_cell(key, col), pos.budget_cell(key, col), budget_map)
+    plain_row = L.INDICATOR_FIRST_ROW + 1
+    for row in pos.indicator_rows:
+        template_row = L.BUDGET_INDICATOR_ROW if row == pos.budget_indicator_row else plain_row
+        row_map = _cell_map(pos, {template_row: row})
+        for field in ("direction", "target_number", "actual_number", "rate", "score", "actual"):
+            if field in pos.indicator_columns:
+                put(L.indicator_cell(field, template_row), pos.indicator_cell(field, row), row_map)
+    totals_map = _cell_map(pos, {L.INDICATOR_FIRST_ROW: pos.indicator_rows[0], L.INDICATOR_LAST_ROW: pos.indicator_rows[-1],
+                                 L.TOTAL_ROW: pos.total_row})
+    put(L.WEIGHT_TOTAL_CELL, pos.weight_total_cell, totals_map)
+    put(L.TOTAL_SCORE_CELL, pos.total_score_cell, totals_map)
+    put(L.GRADE_CELL, pos.grade_cell, totals_map)
+    return out
+
+
+def overwritable_cells(pos: L.InputPositions) -> set[str]:
+    """Cells holding a template formula that the user may type over: 指标方向 and the 预算执行率 业绩值."""
+    if not pos.moved:
+        return overwritable_formula_cells()
+    cells = {pos.indicator_cell("direction", r) for r in pos.indicator_rows}
+    cells.add(pos.indicator_cell("actual", pos.budget_indicator_row))
+    return cells
 
 
 @dataclass(frozen=True)
@@ -63,20 +170,34 @@ class _Cell:
 
 
 class _SheetReader:
-    def __init__(self, ws: Worksheet, cached: CachedValue, profile):
+    def __init__(self, ws: Worksheet, cached: CachedValue, profile, pos: L.InputPositions = L.TEMPLATE_POSITIONS):
         self.ws = ws
         self.cached = cached
-        self.expected = template_formulas(profile)
+        self.pos = pos
+        self.expected = expected_formulas(pos, profile)
+        self.overwritable = overwritable_cells(pos)
         self.findings: list[Finding] = []
+        self.uncalculated: set[str] = set()  # cells with a formula and no stored result
 
     def loc(self, ref: str) -> Loc:
         return Loc(self.ws.title, ref)
 
     def text(self, ref: str) -> str:
         v = self.ws[ref].value
-        if v is None or formula_text(v):
-            v = self.cached(self.ws.title, ref) if formula_text(v) else v
+        f = formula_text(v)
+        if f is not None:
+            v = self.cached(self.ws.title, ref)
+            if v is None:
+                self._uncalculated(ref, f)
         return "" if v is None else str(v).strip()
+
+    def _uncalculated(self, ref: str, formula: str) -> None:
+        """A formula whose result the file does not hold (never calculated by Excel/WPS): reported, never guessed."""
+        self.uncalculated.add(ref)
+        self.findings.append(make_finding(
+            WARNING, "formula-not-calculated", self.loc(ref),
+            f"单元格中是公式 {formula}，但文件中没有保存它的计算结果（文件未经 Excel/WPS 计算保存），已按空白处理；"
+            "请在 Excel 或 WPS 中打开并保存后再处理，或直接填写数值", published=formula))
 
     def cell(self, ref: str) -> _Cell:
         c = self.ws[ref]
@@ -86,12 +207,14 @@ class _SheetReader:
             if expected is not None and normalise_formula(f) == normalise_formula(expected):
                 return _Cell(BLANK, True, f)
             cached = self.cached(self.ws.title, ref)
+            if cached is None and expected is None:
+                self._uncalculated(ref, f)
             if expected is not None:
                 self.findings.append(make_finding(WARNING, "formula-changed", self.loc(ref),
                                                   f"此单元格的公式被改为 {f}，模板公式为 {expected}；已按其计算结果“{cached}”读取，请核对或恢复模板公式",
                                                   published=f, expected=expected))
             return _Cell(parse_value(cached, c.number_format), False, f)
-        if expected is not None and ref not in overwritable_formula_cells() and c.value is not None:
+        if expected is not None and ref not in self.overwritable and c.value is not None:
             self.findings.append(make_finding(WARNING, "formula-overwritten", self.loc(ref),
                                               f"自动计算单元格的公式被改为固定值“{c.value}”，应为公式 {expected}；请恢复公式",
                                               published=str(c.value), expected=expected))
@@ -99,15 +222,24 @@ class _SheetReader:
 
 
 def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Project:
-    r = _SheetReader(ws, cached, profile)
-    name = r.text(L.NAME_CELL)
+    try:
+        pos = L.locate_input_positions(ws)
+    except L.LayoutChanged as exc:
+        return _unscored_project(ws, meta, exc)
+    r = _SheetReader(ws, cached, profile, pos)
+    name = r.text(pos.name_cell)
     if not name:
         name = ws.title
-        r.findings.append(make_finding(INFO, "missing-name", r.loc(L.NAME_CELL), f"项目名称未填写，已使用工作表名“{ws.title}”"))
-    info = {f: r.text(L.info_cell(f)) for f in L.INFO_FIELDS}
-    info.update({f: r.text(L.goal_cell(f)) for f in L.GOAL_FIELDS})
+        r.findings.append(make_finding(INFO, "missing-name", r.loc(pos.name_cell), f"项目名称未填写，已使用工作表名“{ws.title}”"))
+    if pos.moved:
+        r.findings.append(make_finding(INFO, "layout-moved", r.loc(pos.indicator_cell("level1", pos.indicator_header_row)),
+                                       "录入表插入、删除或移动过行列，与模板位置不同；已按各表格的标题找到它们并按实际位置读取，"
+                                       "请核对评分结果"))
+    info = {f: r.text(pos.info_cells[f]) for f in L.INFO_FIELDS}
+    info.update({f: r.text(pos.goal_cells[f]) for f in L.GOAL_FIELDS})
     budget = _read_budget(r)
     indicators = _read_indicators(r)
+    r.findings += _merged_cell_findings(r)
     return Project(
         name=name,
         sheet=ws.title,
@@ -116,16 +248,33 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
         indicators=tuple(indicators),
         meta=meta,
         read_findings=tuple(r.findings),
-        total_loc=r.loc(L.TOTAL_SCORE_CELL),
-        weight_total_loc=r.loc(L.WEIGHT_TOTAL_CELL),
+        total_loc=r.loc(pos.total_score_cell),
+        weight_total_loc=r.loc(pos.weight_total_cell),
+        positions=pos,
     )
+
+
+def _unscored_project(ws: Worksheet, meta: dict, exc: L.LayoutChanged) -> Project:
+    """A sheet whose tables cannot be found: one error at the missing label, and nothing scored."""
+    name = ws[L.NAME_CELL].value
+    name = name.strip() if isinstance(name, str) and name.strip() else ws.title
+    finding = make_finding(ERROR, LAYOUT_CHANGED, Loc(ws.title, exc.cell), exc.message)
+    return Project(name=name, sheet=ws.title, info={}, budget=None, indicators=(), meta=meta, read_findings=(finding,))
+
+
+LAYOUT_CHANGED = "layout-changed"
+
+
+def is_unscored(project: Project) -> bool:
+    """True when the reader refused to read the sheet (its layout could not be found)."""
+    return any(f.code == LAYOUT_CHANGED for f in project.read_findings)
 
 
 def _read_budget(r: _SheetReader) -> BudgetTable:
     values, cells, derived = {}, {}, {}
     for row in BUDGET_ROWS:
         for col in BUDGET_COLUMNS:
-            ref = L.budget_cell(row, col)
+            ref = r.pos.budget_cell(row, col)
             c = r.cell(ref)
             values[(row, col)], cells[(row, col)], derived[(row, col)] = c.value, r.loc(ref), c.derived
     return BudgetTable(sheet=r.ws.title, values=values, cells=cells, derived=derived)
@@ -134,18 +283,25 @@ def _read_budget(r: _SheetReader) -> BudgetTable:
 def _read_indicators(r: _SheetReader) -> list[Indicator]:
     out: list[Indicator] = []
     level1 = level2 = ""
-    for row in L.indicator_rows():
-        refs = {f: L.indicator_cell(f, row) for f in L.INDICATOR_INPUT_FIELDS}
+    pos = r.pos
+    for row in pos.indicator_rows:
+        refs = {f: pos.indicator_cell(f, row) for f in L.INDICATOR_INPUT_FIELDS}
         texts = {f: r.text(refs[f]) for f in ("level1", "level2", "level3", "reason")}
         weight, target, actual = r.cell(refs["weight"]), r.cell(refs["target"]), r.cell(refs["actual"])
         direction = r.cell(refs["direction"])
         if not any(texts.values()) and weight.value.is_blank and target.value.is_blank and \
-                (actual.value.is_blank or actual.derived):
-            continue  # blank rows are ignored
+                (actual.value.is_blank or actual.derived) and (direction.value.is_blank or direction.derived) and \
+                not r.uncalculated.intersection(refs.values()):
+            continue  # blank rows are ignored (a row with anything typed in it is read, and reported if incomplete)
         # Blank means "same as above"; a new 一级 group starts its 二级 afresh.
         if texts["level1"] and texts["level1"] != level1:
             level1, level2 = texts["level1"], ""
         level2 = texts["level2"] or level2
+        if actual.value.is_number and actual.value.op is not None and not actual.derived:
+            r.findings.append(make_finding(
+                WARNING, "actual-with-operator", r.loc(refs["actual"]),
+                f"业绩值“{actual.value.shown}”带有比较词（如 以上、≥），实际完成值应是确切数值；"
+                f"已按 {actual.value.shown} 中的数值计算，请填写实际完成的数值"))
         out.append(Indicator(
             row=row,
             level1=level1,
@@ -159,6 +315,31 @@ def _read_indicators(r: _SheetReader) -> list[Indicator]:
             cells={f: r.loc(ref) for f, ref in refs.items()},
             actual_linked=actual.derived,
         ))
+    return out
+
+
+def _merged_cell_findings(r: _SheetReader) -> list[Finding]:
+    """Merged ranges over the cells the reader reads: only their top-left cell has a value."""
+    pos = r.pos
+    rows = set(pos.indicator_rows)
+    first, last = min(rows), max(rows)
+    indicator_cols = {L.column_index(pos.indicator_columns[f]) for f in L.INDICATOR_INPUT_FIELDS}
+    same_as_above = {L.column_index(pos.indicator_columns[f]) for f in ("level1", "level2")}
+    budget_rows = {pos.budget_rows[k] for k in L.BUDGET_AMOUNT_ROWS}
+    budget_cols = {L.column_index(pos.budget_columns[c]) for c in BUDGET_COLUMNS}
+    out = []
+    for mr in r.ws.merged_cells.ranges:
+        in_indicators = mr.max_row >= first and mr.min_row <= last and \
+            any(mr.min_col <= c <= mr.max_col for c in indicator_cols)
+        in_budget = any(mr.min_row <= b <= mr.max_row for b in budget_rows) and \
+            any(mr.min_col <= c <= mr.max_col for c in budget_cols)
+        if not (in_indicators or in_budget):
+            continue
+        if in_indicators and not in_budget and mr.min_col == mr.max_col and mr.min_col in same_as_above:
+            continue  # a 一级/二级 指标 spanning its rows: blank below means "same as above" anyway
+        out.append(make_finding(WARNING, "merged-cells", r.loc(mr.coord.split(":")[0]),
+                                f"单元格 {mr.coord} 被合并：只有左上角单元格的内容会被读取，其余单元格按空白处理；"
+                                "请取消合并，在每一行、每一列分别填写"))
     return out
 
 

@@ -20,6 +20,8 @@ from ..vocabulary import (
     DIRECTION_REVERSE,
     DIRECTIONS,
     PARTIAL_WORDS,
+    POSITIVE_NAME_WORDS,
+    WEIGHT_UNITS,
     REVERSE_KEYWORDS,
     REVERSE_OPERATORS,
     SATISFACTION_LEVEL1,
@@ -72,7 +74,8 @@ def infer_direction(level3: str, target: Value) -> tuple[str | None, str]:
         return None, "none"
     if target.op in REVERSE_OPERATORS:
         return DIRECTION_REVERSE, "operator"
-    if target.op is None and any(k in normalise_text(level3) for k in REVERSE_KEYWORDS):
+    name = normalise_text(level3)
+    if target.op is None and any(k in name for k in REVERSE_KEYWORDS) and not any(w in name for w in POSITIVE_NAME_WORDS):
         return DIRECTION_REVERSE, "keyword"
     return DIRECTION_POSITIVE, "default"
 
@@ -118,7 +121,9 @@ def completion_rate(direction: str, target: Value, actual_points: Decimal, rever
             else:
                 raw = t / a
         elif t == 0:
-            raw = ONE if a <= 0 else Decimal(0)
+            # "≥0": any non-negative value meets it; "=0" or a plain 0: only zero (or less) does.
+            met = a >= 0 if target.op in (">=", ">") else a <= 0
+            raw = ONE if met else Decimal(0)
         else:
             raw = a / t
     raw = max(raw, Decimal(0))
@@ -154,8 +159,10 @@ def check_categories(ind: Indicator) -> list[Finding]:
 
 
 def valid_weight(w: Value) -> Decimal | None:
-    """The weight as a number of points, or None when it cannot be scored."""
-    if w.kind != "number" or w.op is not None or w.unit is not None or w.number < 0:
+    """The weight as a number of points ("10", "11.25", "10分"), or None when it cannot be scored."""
+    if w.kind != "number" or w.op is not None or w.number < 0:
+        return None
+    if w.unit is not None and w.unit not in WEIGHT_UNITS:
         return None
     return w.number
 
@@ -165,12 +172,13 @@ def _weight(ind: Indicator) -> tuple[Decimal | None, list[Finding]]:
     loc = ind.cells.get("weight")
     if w.kind == "blank":
         return None, [make_finding(ERROR, "missing-weight", loc, "权重未填写，请填写该指标的分值")]
-    if w.kind != "number" or w.op is not None or w.unit is not None:
-        problem = w.problem or f"权重“{w.shown}”不是数值"
-        return None, [make_finding(ERROR, "invalid-value", loc, f"{problem}，请填写该指标的分值（如 10）")]
-    if w.number < 0:
+    weight = valid_weight(w)
+    if weight is not None:
+        return weight, []
+    if w.kind == "number" and w.number < 0 and w.op is None:
         return None, [make_finding(ERROR, "negative-weight", loc, f"权重为负数（{w.shown}），请改为正数")]
-    return w.number, []
+    problem = w.problem or f"权重“{w.shown}”不是数值"
+    return None, [make_finding(ERROR, "invalid-value", loc, f"{problem}，请填写该指标的分值（如 10）")]
 
 
 def score_indicator(ind: Indicator, profile: Profile) -> tuple[IndicatorResult, list[Finding]]:
@@ -227,6 +235,10 @@ def score_indicator(ind: Indicator, profile: Profile) -> tuple[IndicatorResult, 
             findings.append(make_finding(ERROR, "unit-mismatch", loc_a,
                                          f"业绩值“{actual.shown}”与目标值“{target.shown}”单位不一致，请统一单位"))
             return done()
+    if _looks_like_a_fraction(target, actual, direction):
+        findings.append(make_finding(WARNING, "unit-ambiguous", loc_a,
+                                     f"业绩值“{actual.shown}”按 {format_number(actual.number)}% 计算；如实际为 "
+                                     f"{format_number(actual.number * HUNDRED)}%，请填写“{format_number(actual.number * HUNDRED)}%”"))
     if is_budget:
         rate = half_up(max(points / HUNDRED, Decimal(0)), RATE_PLACES)
     else:
@@ -248,6 +260,15 @@ def score_indicator(ind: Indicator, profile: Profile) -> tuple[IndicatorResult, 
         findings.append(make_finding(WARNING, "missing-reason", ind.cells.get("reason"),
                                      what + "，请填写偏差原因分析及改进措施"))
     return done(rate, score)
+
+
+def _looks_like_a_fraction(target: Value, actual: Value, direction: str) -> bool:
+    """A bare 0.95 beside a percentage target (≥90%, or a qualitative one) was probably meant as 95%."""
+    if actual.kind != "number" or actual.percent or actual.unit or actual.number is None or not 0 < actual.number <= 1:
+        return False
+    if direction == DIRECTION_QUALITATIVE:
+        return True
+    return target.kind == "number" and target.percent and target.number is not None and target.number > 1
 
 
 def _units_differ(target: Value, actual: Value) -> bool:

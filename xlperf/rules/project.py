@@ -53,7 +53,7 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
     total = total_score(r.score for r in results)
     findings += _check_weights(project, results, profile)
     findings += _check_budget_link(project, results, budget, total, profile)
-    if not results:
+    if not results and not any(f.code == "layout-changed" for f in project.read_findings):  # already said why
         findings.append(make_finding(ERROR, "no-indicators", project.total_loc or None,
                                      f"项目“{project.name}”没有填写任何绩效指标"))
     return ProjectResult(project=project, indicators=tuple(results), budget=budget, total=total,

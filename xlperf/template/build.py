@@ -167,11 +167,11 @@ def _text_rows(ws: Worksheet, first_row: int, labels) -> None:
 def _budget_table(ws: Worksheet) -> None:
     h1, h2 = L.BUDGET_HEADER_ROW, L.BUDGET_HEADER_ROW + 1
     letters = L.BUDGET_COLUMN_LETTERS
-    _merged_label(ws, f"A{h1}:A{h2}", "项目", BOLD_FONT, CENTER, HEADER_FILL)
-    _merged_label(ws, f"B{h1}:B{h2}", "行次", BOLD_FONT, CENTER, HEADER_FILL)
+    _merged_label(ws, f"A{h1}:A{h2}", L.BUDGET_CORNER_TITLES[0], BOLD_FONT, CENTER, HEADER_FILL)
+    _merged_label(ws, f"B{h1}:B{h2}", L.BUDGET_CORNER_TITLES[1], BOLD_FONT, CENTER, HEADER_FILL)
     for col in ("total", "carryover", "other"):
         _merged_label(ws, f"{letters[col]}{h1}:{letters[col]}{h2}", L.BUDGET_COLUMN_TITLES[col], BOLD_FONT, CENTER, HEADER_FILL)
-    _merged_label(ws, f"{letters['subtotal']}{h1}:{letters['county']}{h1}", "财政资金", BOLD_FONT, CENTER, HEADER_FILL)
+    _merged_label(ws, f"{letters['subtotal']}{h1}:{letters['county']}{h1}", L.BUDGET_GROUP_TITLE, BOLD_FONT, CENTER, HEADER_FILL)
     for col in ("subtotal", "central", "provincial", "municipal", "county"):
         _header(ws, f"{letters[col]}{h2}", L.BUDGET_COLUMN_TITLES[col])
     formulas = template_formulas()
@@ -195,7 +195,7 @@ def _indicator_table(ws: Worksheet, profile: Profile) -> None:
     formulas = template_formulas(profile)
     for field, title in zip(L.INDICATOR_FIELDS, L.INDICATOR_TITLES):
         _header(ws, L.indicator_cell(field, L.INDICATOR_HEADER_ROW), title)
-    for field, title in (("target_number", "目标值(数)"), ("actual_number", "业绩值(数)")):
+    for field, title in L.HELPER_TITLES.items():
         _header(ws, L.indicator_cell(field, L.INDICATOR_HEADER_ROW), title)
     ws.row_dimensions[L.INDICATOR_HEADER_ROW].height = 30
     for row in L.indicator_rows():
@@ -229,8 +229,8 @@ def _indicator_table(ws: Worksheet, profile: Profile) -> None:
 def _totals(ws: Worksheet) -> None:
     formulas = template_formulas()
     total, grade = L.TOTAL_ROW, L.GRADE_ROW
-    _merged_label(ws, f"A{total}:D{total}", "合计（权重合计 / 总得分）", BOLD_FONT, CENTER, HEADER_FILL)
-    _merged_label(ws, f"A{grade}:H{grade}", "评价等级", BOLD_FONT, CENTER, HEADER_FILL)
+    _merged_label(ws, f"A{total}:D{total}", L.TOTAL_LABEL, BOLD_FONT, CENTER, HEADER_FILL)
+    _merged_label(ws, f"A{grade}:H{grade}", L.GRADE_LABEL, BOLD_FONT, CENTER, HEADER_FILL)
     for ref in (L.WEIGHT_TOTAL_CELL, L.TOTAL_SCORE_CELL, L.GRADE_CELL):
         cell = ws[ref]
         cell.value = formulas[ref]

@@ -16,7 +16,11 @@ from ..vocabulary import (
     DIRECTION_POSITIVE,
     DIRECTION_QUALITATIVE,
     DIRECTION_REVERSE,
+    BUDGET_INDICATOR_NAME,
+    DEADLINE_MARKERS,
     PERCENT_WORDS,
+    PLACEHOLDERS,
+    POSITIVE_NAME_WORDS,
     PREFIX_OPERATORS,
     REVERSE_KEYWORDS,
     REVERSE_OPERATORS,
@@ -59,27 +63,39 @@ def _with_full_width(words) -> list[str]:
 
 
 def _strip_words() -> list[str]:
+    # Full-width forms need no entry: the text goes through ASC() first, like the parser's to_half_width.
     words = [w for w, _ in PREFIX_OPERATORS] + [w for w, _ in SUFFIX_OPERATORS] + list(PERCENT_WORDS)
-    return sorted(_with_full_width(words), key=len, reverse=True) + [" ", "\u3000"]
+    return sorted(dict.fromkeys(words), key=len, reverse=True) + [" "]
+
+
+def _half_width(ref: str) -> str:
+    return f"ASC({ref})"
 
 
 def _cleaned(ref: str) -> str:
-    expr = f"TRIM({ref})"
+    expr = f"TRIM({_half_width(ref)})"
     for w in _strip_words():
         expr = f"SUBSTITUTE({expr},{_q(w)},\"\")"
     return expr
 
 
-def number_expression(ref: str) -> str:
-    """The leading number of a typed value, as the Python parser reads it ("" if none).
+INVALID = "#"  # what the helper number shows for a value the parser reports as invalid
 
-    A number is taken as it is; text loses its operator, percent and unit words
-    and the longest numeric prefix is taken (LOOKUP over LEFT(text, 1..15)).
-    Estimates (约90%) give "" like the parser's "invalid".
+
+def number_expression(ref: str) -> str:
+    """The leading number of a typed value, as the Python parser reads it.
+
+    A number is taken as it is (×100 in a percent-formatted cell: CELL("format") is "P0", "P2"…);
+    text loses its operator, percent and unit words and the longest numeric prefix is taken
+    (LOOKUP over LEFT(text, 1..15)). "" for blank or text; "#" for what the parser calls invalid
+    (an estimate such as 约90%, a placeholder such as 暂无, an error value).
     """
     prefixes = "{" + ",".join(str(i) for i in range(1, _MAX_NUMBER_LENGTH + 1)) + "}"
-    return (f'IF(ISNUMBER({ref}),{ref},IF({ref}="","",IFERROR(IF({_contains_any(APPROXIMATE_MARKERS, ref)},"",'
-            f'LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes}))),"")))')
+    half = f"TRIM({_half_width(ref)})"
+    invalid = (f"OR({_contains_any(APPROXIMATE_MARKERS, half)},{_equals_any(sorted(PLACEHOLDERS), half)})")
+    return (f'IF(ISERROR({ref}),"{INVALID}",IF(ISNUMBER({ref}),IF(LEFT(CELL("format",{ref}),1)="P",{ref}*100,{ref}),'
+            f'IF({half}="","",IF({invalid},"{INVALID}",IF({_contains_any(DEADLINE_MARKERS, half)},"",'
+            f'IFERROR(LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes})),""))))))')
 
 
 def _positive_operator_words() -> list[str]:
@@ -106,10 +122,13 @@ def direction_formula(row: int) -> str:
     """指标方向 when the user leaves the drop-down alone (rules.indicator.infer_direction)."""
     c = lambda f: L.indicator_cell(f, row)  # noqa: E731
     target, name, tnum = c("target"), c("level3"), c("target_number")
-    return (f'=IF(TRIM({target})="","",IF({tnum}="",IF(ISNUMBER({target}),"{DIRECTION_POSITIVE}","{DIRECTION_QUALITATIVE}"),'
-            f'IF({_contains_any(_reverse_operator_words(), _without_positive_compounds(target))},"{DIRECTION_REVERSE}",'
-            f'IF({_contains_any(_positive_operator_words(), target)},"{DIRECTION_POSITIVE}",'
-            f'IF({_contains_any(REVERSE_KEYWORDS, name)},"{DIRECTION_REVERSE}","{DIRECTION_POSITIVE}")))))')
+    target_half = _half_width(target)
+    keyword_reverse = (f"AND({_contains_any(REVERSE_KEYWORDS, name)},"
+                       f"NOT({_contains_any(POSITIVE_NAME_WORDS, name)}))")
+    return (f'=IF(OR({tnum}="{INVALID}",TRIM({target_half})=""),"",IF({tnum}="","{DIRECTION_QUALITATIVE}",'
+            f'IF({_contains_any(_reverse_operator_words(), _without_positive_compounds(target_half))},"{DIRECTION_REVERSE}",'
+            f'IF({_contains_any(_positive_operator_words(), target_half)},"{DIRECTION_POSITIVE}",'
+            f'IF({keyword_reverse},"{DIRECTION_REVERSE}","{DIRECTION_POSITIVE}")))))')
 
 
 def target_number_formula(row: int) -> str:
@@ -118,18 +137,28 @@ def target_number_formula(row: int) -> str:
 
 def actual_number_formula(row: int) -> str:
     actual = L.indicator_cell("actual", row)
-    return f'=IF({_equals_any(COMPLETION_WORDS, f"TRIM({actual})")},100,{number_expression(actual)})'
+    words = _equals_any(COMPLETION_WORDS, f'SUBSTITUTE({_half_width(actual)}," ","")')
+    return f'=IF({words},100,{number_expression(actual)})'
 
 
 def rate_formula(row: int) -> str:
-    """完成率 (rules.indicator.completion_rate), a fraction rounded to 4 places, never negative."""
+    """完成率 (rules.indicator.completion_rate), a fraction rounded to 4 places, never negative.
+
+    A row named 预算执行率 scores its 业绩值 against 100% whatever its target (domain.md §4.5).
+    """
     c = lambda f: L.indicator_cell(f, row)  # noqa: E731
-    d, t, a = c("direction"), c("target_number"), c("actual_number")
-    if row == L.BUDGET_INDICATOR_ROW:
-        return f'=IF({a}="","",ROUND(MAX({a}/100,0),4))'
-    return (f'=IF(OR({a}="",{d}=""),"",IF({d}="{DIRECTION_QUALITATIVE}",ROUND(MAX({a}/100,0),4),IF({t}="","",'
+    d, t, a, name, target = c("direction"), c("target_number"), c("actual_number"), c("level3"), c("target")
+    budget = f"ISNUMBER(FIND({_q(BUDGET_INDICATOR_NAME)},{name}))"
+    at_least = _contains_any(_at_least_words(), _half_width(target))
+    return (f'=IF(OR({a}="",{a}="{INVALID}"),"",IF({budget},ROUND(MAX({a}/100,0),4),IF({d}="","",'
+            f'IF({d}="{DIRECTION_QUALITATIVE}",ROUND(MAX({a}/100,0),4),IF(OR({t}="",{t}="{INVALID}"),"",'
             f'IF({d}="{DIRECTION_REVERSE}",IF({a}<=0,1,IF({t}<=0,0,ROUND(MAX({t}/{a},0),4))),'
-            f'IF({t}=0,IF({a}<=0,1,0),ROUND(MAX({a}/{t},0),4))))))')
+            f'IF({t}=0,IF(IF({at_least},{a}>=0,{a}<=0),1,0),ROUND(MAX({a}/{t},0),4))))))))')
+
+
+def _at_least_words() -> list[str]:
+    """Operator words meaning ≥ or >: a target of "≥0" is met by any non-negative value."""
+    return [w for w, op in PREFIX_OPERATORS + SUFFIX_OPERATORS if op in (">=", ">")]
 
 
 def score_formula(row: int) -> str:

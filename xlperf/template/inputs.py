@@ -14,6 +14,23 @@ from .. import layout as L
 
 
 @dataclass(frozen=True)
+class Typed:
+    """A number as it lands in a cell when pasted with its format (0.95 shown as 95%)."""
+
+    value: float
+    number_format: str = "General"
+
+
+def _type_value(cell, value) -> None:
+    from ..writers.cells import set_text
+
+    if isinstance(value, Typed):
+        cell.value, cell.number_format = value.value, value.number_format
+    else:
+        set_text(cell, value)
+
+
+@dataclass(frozen=True)
 class IndicatorInput:
     level1: str = ""
     level2: str = ""
@@ -33,7 +50,7 @@ class ProjectInput:
     goals: dict = field(default_factory=dict)  # layout.GOAL_FIELDS → text
     budget: dict = field(default_factory=dict)  # (row, column) → amount typed, rows (1)–(4)
     indicators: tuple[IndicatorInput, ...] = ()
-    budget_actual_typed: str | None = None  # a value typed over the 预算执行率 link (seed 000)
+    budget_actual_typed: object = None  # a value typed over the 预算执行率 link (seed 000): str or Typed
 
 
 def _number(x):
@@ -64,8 +81,8 @@ def type_into(ws, data: ProjectInput) -> None:
         if ind.direction:
             set_text(c("direction"), ind.direction)
         c("weight").value = _number(ind.weight)
-        set_text(c("target"), ind.target)
+        _type_value(c("target"), ind.target)
         if row != L.BUDGET_INDICATOR_ROW:
-            set_text(c("actual"), ind.actual)
+            _type_value(c("actual"), ind.actual)
     if data.budget_actual_typed is not None:
-        set_text(ws[L.indicator_cell("actual", L.BUDGET_INDICATOR_ROW)], data.budget_actual_typed)
+        _type_value(ws[L.indicator_cell("actual", L.BUDGET_INDICATOR_ROW)], data.budget_actual_typed)

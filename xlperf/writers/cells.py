@@ -6,6 +6,10 @@ Decimal becomes an int or a float, None a blank cell).
 """
 from __future__ import annotations
 
+from copy import copy
+
+from openpyxl.styles.cell_style import StyleArray
+
 import math
 import re
 import unicodedata
@@ -100,13 +104,38 @@ def set_number(cell, value: Decimal | int | float | None, number_format: str = G
 
 def style(cell, *, font: Font = BODY_FONT, alignment: Alignment = CENTER, border: Border | None = BORDER,
           fill: PatternFill | None = None) -> None:
-    """Apply the standard look to one cell (also works on a merged cell's hidden parts)."""
+    """Apply the standard look to one cell (also works on a merged cell's hidden parts).
+
+    openpyxl looks every style object up in a list on each assignment (slow on
+    thousands of cells); the resulting style record is cached per workbook and
+    copied, keyed by the objects themselves and the cell's other style parts.
+    """
+    if cell._style is None:  # a new cell has no style record yet
+        cell._style = StyleArray()
+    base = cell._style
+    key = (font, alignment, border if border is not None else base.borderId,
+           fill if fill is not None else base.fillId, base.numFmtId, base.protectionId, base.xfId)
+    cache = _style_cache(cell)
+    cached = cache.get(key)
+    if cached is not None:
+        cell._style = copy(cached)
+        return
     cell.font = font
     cell.alignment = alignment
     if border is not None:
         cell.border = border
     if fill is not None:
         cell.fill = fill
+    cache[key] = copy(cell._style)
+
+
+def _style_cache(cell) -> dict:
+    wb = cell.parent.parent
+    cache = getattr(wb, "_xlperf_style_cache", None)
+    if cache is None:
+        cache = {}
+        wb._xlperf_style_cache = cache
+    return cache
 
 
 def style_header(cell) -> None:

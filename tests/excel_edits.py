@@ -1,0 +1,122 @@
+"""Edit a worksheet the way Excel does when a user inserts, deletes or moves rows and columns.
+
+openpyxl's insert_rows/delete_rows move cells but leave formulas and merged
+ranges alone; Excel moves every reference. These helpers do what Excel does,
+so the tests can hand the reader a sheet as an accountant's edits leave it.
+"""
+from __future__ import annotations
+
+import re
+
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_REF = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(])")
+
+
+def _rewrite(formula: str, move) -> str:
+    out, last = [], 0
+    for m in _STRING.finditer(formula):
+        out.append(_REF.sub(move, formula[last:m.start()]))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(_REF.sub(move, formula[last:]))
+    return "".join(out)
+
+
+def _formulas(ws):
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("=") and cell.data_type == "f":
+                yield cell
+
+
+def _shift_refs(ws, row_fn=lambda r: r, col_fn=lambda c: c) -> None:
+    def move(m):
+        col, row = column_index_from_string(m.group(2)), int(m.group(4))
+        new_row, new_col = row_fn(row), col_fn(col)
+        if new_row is None or new_col is None:
+            return "#REF!"
+        return f"{m.group(1)}{get_column_letter(new_col)}{m.group(3)}{new_row}"
+
+    for cell in _formulas(ws):
+        cell.value = _rewrite(cell.value, move)
+
+
+def _shift_merged(ws, fn) -> None:
+    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
+    for r in list(ws.merged_cells.ranges):
+        ws.merged_cells.remove(r)
+    for r in ranges:
+        bounds = fn(r.min_col, r.min_row, r.max_col, r.max_row)
+        if bounds is not None:
+            min_col, min_row, max_col, max_row = bounds
+            ws.merged_cells.add(CellRange(min_col=min_col, min_row=min_row, max_col=max_col, max_row=max_row))
+
+
+def insert_rows(ws, idx: int, amount: int = 1) -> None:
+    _shift_refs(ws, row_fn=lambda r: r + amount if r >= idx else r)
+    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
+    for r in list(ws.merged_cells.ranges):
+        ws.merged_cells.remove(r)
+    ws.insert_rows(idx, amount)
+    for r in ranges:
+        if r.min_row >= idx:
+            r.shift(row_shift=amount)
+        elif r.max_row >= idx:
+            r.expand(down=amount)
+        ws.merged_cells.add(r)
+
+
+def delete_rows(ws, idx: int, amount: int = 1) -> None:
+    def fn(r):
+        if r < idx:
+            return r
+        if r < idx + amount:
+            return None
+        return r - amount
+
+    _shift_refs(ws, row_fn=fn)
+    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
+    for r in list(ws.merged_cells.ranges):
+        ws.merged_cells.remove(r)
+    ws.delete_rows(idx, amount)
+    for r in ranges:
+        if r.min_row >= idx + amount:
+            r.shift(row_shift=-amount)
+        elif r.max_row >= idx:
+            continue  # a merged range touching the deleted rows: dropped
+        ws.merged_cells.add(r)
+
+
+def insert_cols(ws, idx: int, amount: int = 1) -> None:
+    _shift_refs(ws, col_fn=lambda c: c + amount if c >= idx else c)
+    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
+    for r in list(ws.merged_cells.ranges):
+        ws.merged_cells.remove(r)
+    ws.insert_cols(idx, amount)
+    for r in ranges:
+        if r.min_col >= idx:
+            r.shift(col_shift=amount)
+        elif r.max_col >= idx:
+            r.expand(right=amount)
+        ws.merged_cells.add(r)
+
+
+def swap_cols(ws, a: int, b: int) -> None:
+    """Cut column a and paste it where b is, and b where a is (a ≠ b): contents and references move together."""
+    _shift_refs(ws, col_fn=lambda c: b if c == a else a if c == b else c)
+    swap = {a: b, b: a}
+    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
+    for r in ranges:
+        ws.unmerge_cells(r.coord)  # merged cells cannot be written while they move
+    for row in range(1, ws.max_row + 1):
+        ca, cb = ws.cell(row, a), ws.cell(row, b)
+        va, vb = (ca.value, ca.data_type, ca._style), (cb.value, cb.data_type, cb._style)
+        ca.value, cb.value = vb[0], va[0]
+        ca.data_type, cb.data_type = vb[1], va[1]
+        ca._style, cb._style = vb[2], va[2]
+    for r in ranges:
+        c0, c1 = (swap.get(r.min_col, r.min_col), swap.get(r.max_col, r.max_col)) if r.min_col == r.max_col else (r.min_col, r.max_col)
+        ws.merge_cells(start_row=r.min_row, start_column=c0, end_row=r.max_row, end_column=c1)

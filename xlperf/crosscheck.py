@@ -1,0 +1,181 @@
+"""Cross-check every formula of the input sheets: its value in Python, the value cached in the file, the rules.
+
+Three witnesses per cell. The formula's value comes from xlperf.formula (the
+faithful engine), the cached value is what Excel/WPS last saved, and the rule
+value is the engine's own result for the cells that are rates, scores, totals,
+grades or budget figures. Each disagreement is a finding at that cell.
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from pathlib import Path
+
+from . import layout as L
+from .formula import runtime as rt
+from .formula.book import FormulaBook, cell_name, formula_of
+from .readers.input_sheet import normalise_formula
+from .formula.cached import cached_formula_values
+from .model import ERROR, WARNING, Finding, Loc, ProjectResult
+from .rules.indicator import make_finding
+from .template.formulas import template_formulas
+from .values import format_number
+
+_TOLERANCE = Decimal("1e-9")
+
+
+def _show(v) -> str:
+    try:
+        return _shown(v)
+    except (ArithmeticError, ValueError):
+        return str(v)
+
+
+def _shown(v) -> str:
+    if v is None or v == "":
+        return "空"
+    if isinstance(v, rt.XlError):
+        return v.code
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return rt.general(v)
+    if isinstance(v, Decimal):
+        return format_number(v)
+    return str(v)
+
+
+def same(a, b) -> bool:
+    """Equal as Excel would show them: numbers to 1e-9 relative, blank ≡ "", text exactly."""
+    blank_a, blank_b = a is None or a == "", b is None or b == ""
+    if blank_a or blank_b:
+        return blank_a and blank_b
+    if isinstance(a, rt.XlError) or isinstance(b, rt.XlError):
+        return isinstance(a, rt.XlError) and isinstance(b, rt.XlError) and a.code == b.code
+    numeric = (float, int, Decimal)
+    if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
+        if any(isinstance(x, float) and not math.isfinite(x) for x in (a, b)):
+            return a == b
+        da, db = Decimal(repr(a)) if isinstance(a, float) else Decimal(a), Decimal(repr(b)) if isinstance(b, float) else Decimal(b)
+        return abs(da - db) <= _TOLERANCE * max(abs(da), abs(db), Decimal(1))
+    return a == b
+
+
+def _difference(a, b) -> str:
+    numeric = (float, int, Decimal)
+    if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
+        d = abs(Decimal(repr(a) if isinstance(a, float) else a) - Decimal(repr(b) if isinstance(b, float) else b))
+        return f"，相差 {format_number(d.quantize(Decimal('1e-10')).normalize())}"
+    return ""
+
+
+def rule_values(result: ProjectResult) -> dict[str, object]:
+    """The rule's value for each formula cell of one input sheet that the rules also compute."""
+    out: dict[str, object] = {}
+    rows_with_errors = {f.cell for f in result.findings if f.severity == ERROR}
+    if result.budget is not None:
+        for (row, col), amount in result.budget.amounts.items():
+            out[L.budget_cell(row, col)] = amount
+    for r in result.indicators:
+        row = r.indicator.row
+        input_cells = {loc.cell for loc in r.indicator.cells.values()}
+        if input_cells & rows_with_errors:
+            continue  # the rules refuse to score this row; Excel's value there is no score
+        out[L.indicator_cell("rate", row)] = r.rate
+        out[L.indicator_cell("score", row)] = r.score
+        if r.indicator.direction is None and not r.is_budget:
+            out[L.indicator_cell("direction", row)] = r.direction
+        if r.indicator.actual_linked:
+            out[L.indicator_cell("actual", row)] = r.indicator.actual.shown or None
+    if not rows_with_errors:
+        out[L.TOTAL_SCORE_CELL] = result.total
+        out[L.GRADE_CELL] = result.grade
+    return out
+
+
+def _computed_cells(result: ProjectResult) -> list[str]:
+    """Formula cells the input reader never reads: 完成率, 指标得分, the helper columns and the totals."""
+    rows = {r.indicator.row for r in result.indicators}
+    cells = [L.indicator_cell(f, row) for row in sorted(rows)
+             for f in ("rate", "score", "target_number", "actual_number")]
+    return cells + [L.WEIGHT_TOTAL_CELL, L.TOTAL_SCORE_CELL, L.GRADE_CELL]
+
+
+def overwritten_formulas(wb, result: ProjectResult, expected: dict[str, str]) -> list[Finding]:
+    """A computed cell holding a typed value, another formula, or nothing where the template has its formula."""
+    ws = wb[result.project.sheet]
+    out = []
+    for ref in _computed_cells(result):
+        cell = ws[ref]
+        loc = Loc(ws.title, ref)
+        if cell.data_type == "f":
+            formula = formula_of(cell) or ""
+            if formula != expected[ref] and normalise_formula(formula) != normalise_formula(expected[ref]):
+                out.append(make_finding(WARNING, "formula-changed", loc,
+                                        f"此单元格的公式被改为 {formula}，模板公式为 {expected[ref]}；请核对或恢复模板公式",
+                                        published=formula, expected=expected[ref]))
+            continue
+        if cell.value is None:
+            out.append(make_finding(ERROR, "formula-deleted", loc,
+                                    f"自动计算单元格的公式被删除，Excel 中不再显示结果；请恢复公式 {expected[ref]}",
+                                    expected=expected[ref]))
+        else:
+            out.append(make_finding(ERROR, "formula-overwritten", loc,
+                                    f"自动计算单元格的公式被改为固定值“{cell.value}”，Excel 不会再随填写内容更新；"
+                                    f"请恢复公式 {expected[ref]}", published=str(cell.value), expected=expected[ref]))
+    return out
+
+
+def compare_formulas(book: FormulaBook, sheet: str, stored: dict, rules: dict[str, object]) -> list[Finding]:
+    """Every formula cell of one sheet: its value against the cached value and, where there is one, the rule."""
+    findings: list[Finding] = []
+    for (r, c), value in book.evaluate_sheet(sheet).items():
+        ref = cell_name(r, c)
+        loc = Loc(sheet, ref)
+        formula = book.formulas[sheet][(r, c)]
+        if (r, c) in stored and not same(stored[(r, c)], value):
+            findings.append(make_finding(
+                WARNING, "stale-cached-value", loc,
+                f"文件中保存的计算结果为 {_show(stored[(r, c)])}，按公式 {formula} 重新计算应为 {_show(value)}"
+                f"{_difference(stored[(r, c)], value)}；保存该文件的软件没有重新计算，打开后请重新计算（Ctrl+Alt+F9）再保存",
+                published=_show(stored[(r, c)]), expected=_show(value)))
+        if ref in rules and not same(value, rules[ref]):
+            findings.append(make_finding(
+                ERROR, "formula-rule-mismatch", loc,
+                f"公式 {formula} 的结果为 {_show(value)}，评分规则的结果为 {_show(rules[ref])}"
+                f"{_difference(value, rules[ref])}；Excel 中显示的数值有误，请恢复模板公式",
+                published=_show(value), expected=_show(rules[ref])))
+        elif isinstance(value, rt.XlError) and ref not in rules and value.code != "#N/A":
+            findings.append(make_finding(
+                WARNING, "formula-error", loc, f"公式 {formula} 的结果为错误值 {value.code}，请检查它引用的单元格",
+                published=value.code))
+    return findings
+
+
+def crosscheck_any(wb, path: Path, sheets: list[str]) -> list[Finding]:
+    """For a reviewer's workbook: every formula of the given sheets against the values the file stores."""
+    book = FormulaBook(wb, sheets)
+    cached = cached_formula_values(path, sheets)
+    findings: list[Finding] = []
+    for sheet in sheets:
+        findings += compare_formulas(book, sheet, cached.get(sheet, {}), {})
+    return findings
+
+
+def crosscheck(wb, path: Path, results: list[ProjectResult]) -> list[Finding]:
+    """Findings for every formula cell of the projects' input sheets where two witnesses disagree."""
+    sheets = [r.project.sheet for r in results]
+    book = FormulaBook(wb, sheets)
+    cached = cached_formula_values(path, sheets)
+    findings: list[Finding] = []
+    expected = template_formulas()
+    for result in results:
+        positions = result.project.positions
+        if positions is None or positions.moved:
+            # Rows/columns moved (or the layout was not found): the cells below are the template's, not this
+            # sheet's. The reader already reported it; checking at the template's cells would point at wrong cells.
+            continue
+        sheet = result.project.sheet
+        findings += overwritten_formulas(wb, result, expected)
+        findings += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
+    return findings

@@ -1,0 +1,336 @@
+"""Per-project export: one finished workbook (and optionally a PDF) per project, for handing in.
+
+    report = export_workbook(Path("绩效自评.xlsx"), Path("导出"), pdf=True)
+
+The master workbook is read with the recalc pipeline's own scoring
+(`pipeline.score_workbook`) and never written. For each project,
+``DIR/<项目名称>_项目支出绩效自评表.xlsx`` holds its 附件1, its 预算执行情况 table
+and (when there are any) its findings, all as values: no formula, no macro, no
+link to the master workbook, no hidden sheet; every sheet print-ready (A4
+landscape, one page wide). ``--pdf`` adds ``<same name>.pdf`` of the 附件1 and
+the 预算执行情况 table, converted by LibreOffice headless.
+
+A project with error findings is not exported unless force=True. The list of
+what was exported goes to ``DIR/xlperf-export.json`` (the manifest `xlperf
+mail` sends from).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from openpyxl import Workbook
+
+from . import layout as L
+from .model import ERROR, SEVERITY_LABELS, ProjectResult
+from .values import format_number
+
+Progress = Callable[[str, int, int], None]  # (what, done, total), as in pipeline
+
+FILE_SUFFIX = "_项目支出绩效自评表"
+MANIFEST_NAME = "xlperf-export.json"
+MANIFEST_VERSION = 1
+# Characters Windows forbids in a file name, and the names it reserves for devices.
+FORBIDDEN_FILE_CHARS = '<>:"/\\|?*'
+RESERVED_FILE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_NAME_CHARS = 50  # of the project-name part: a full path stays well within Windows' 260 and Linux's 255 bytes
+DEFAULT_NAME = "项目"
+
+
+def default_outdir(book: Path) -> Path:
+    """Where export writes (and mail reads) when no --outdir is given: “<工作簿名>_导出” beside the workbook."""
+    book = Path(book)
+    return book.with_name(f"{book.stem}_导出")
+
+
+# ---- file names ---------------------------------------------------------------
+def clean_file_part(name: str, max_chars: int = MAX_NAME_CHARS) -> str:
+    """name made safe as part of a Windows file name: forbidden and control characters
+    replaced by “_”, line breaks and runs of spaces by one space, no leading/trailing
+    spaces or dots, at most max_chars characters, never empty."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = "".join("_" if _forbidden(ch) else ch for ch in text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    text = text[:max_chars].rstrip(" .")
+    return text or DEFAULT_NAME
+
+
+def _forbidden(ch: str) -> bool:
+    if ch in FORBIDDEN_FILE_CHARS:
+        return True
+    # control, format, surrogate and private-use characters; whitespace is collapsed instead
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") and not ch.isspace()
+
+
+def safe_file_stem(name: str, taken: set[str], suffix: str = FILE_SUFFIX, max_chars: int = MAX_NAME_CHARS) -> str:
+    """“<name>_项目支出绩效自评表”, safe on Windows and not in taken (compared without case,
+    as Windows does); a duplicate becomes “<name>(2)_项目支出绩效自评表”, “(3)”… Adds the result to taken."""
+    base = clean_file_part(name, max_chars)
+    if (base + suffix).split(".")[0].strip().upper() in RESERVED_FILE_NAMES:  # CON, NUL, COM1… are devices
+        base = "_" + base
+    lower = {t.casefold() for t in taken}
+    stem, n = base + suffix, 1
+    while stem.casefold() in lower:
+        n += 1
+        stem = f"{base}({n}){suffix}"
+    taken.add(stem)
+    return stem
+
+
+# ---- the export workbook --------------------------------------------------------
+def build_project_workbook(result: ProjectResult, include_findings: bool = True) -> Workbook:
+    """The handed-in workbook of one project: 附件1, 预算执行情况 and (if any) 校验结果, values only."""
+    from .writers.annex import write_annex_sheet
+    from .writers.budget_table import BUDGET_SHEET, write_budget_sheet
+    from .writers.findings_sheet import write_findings_sheet
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    taken: set[str] = set()
+    annex = L.safe_sheet_name(result.project.name, taken, prefix=L.ANNEX_PREFIX, reserved=False)
+    meta = result.project.meta
+    write_annex_sheet(wb, result, annex, unit=meta.get("unit") or None, year=meta.get("year") or None)
+    write_budget_sheet(wb, result, BUDGET_SHEET)
+    if include_findings and result.findings:
+        write_findings_sheet(wb, list(result.findings), sheet_name=L.FINDINGS_SHEET)
+    wb.active = 0
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws is wb.worksheets[0]
+    wb.properties.title = f"{result.project.name}{FILE_SUFFIX}"
+    wb.properties.subject = L.ANNEX_TITLE
+    wb.properties.creator = "xlperf"
+    return wb
+
+
+# ---- the export -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportItem:
+    """What happened to one project."""
+
+    name: str
+    sheet: str
+    total: str
+    grade: str
+    unit: str
+    year: str
+    errors: int
+    xlsx: Path | None = None
+    pdf: Path | None = None
+    skipped: str | None = None  # why it was not exported (Chinese)
+    failed: str | None = None  # why writing failed (Chinese)
+    forced: bool = False  # exported despite error findings
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped is None and self.failed is None
+
+
+@dataclass
+class ExportReport:
+    file: str
+    outdir: Path
+    items: list[ExportItem] = field(default_factory=list)
+    manifest: Path | None = None
+
+    @property
+    def exported(self) -> list[ExportItem]:
+        return [i for i in self.items if i.xlsx is not None]
+
+    @property
+    def has_problems(self) -> bool:
+        return any(not i.ok for i in self.items)
+
+
+class ExportError(Exception):
+    """The export cannot start (bad output folder, no projects, no LibreOffice); str(exc) is for the user."""
+
+
+def _refusal(result: ProjectResult) -> str:
+    errors = [f for f in result.findings if f.severity == ERROR]
+    first = errors[0]
+    return (f"有 {len(errors)} 个{SEVERITY_LABELS[ERROR]}级问题，" + ("首个：" if len(errors) > 1 else "")
+            + f"{first.where} {first.message}；请在主工作簿中修正后重新导出，或加 --force 强制导出")
+
+
+def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: bool = False, force: bool = False,
+                    progress: Progress | None = None) -> ExportReport:
+    """Export every project of the master workbook book into outdir (see the module doc).
+
+    Raises UnreadableWorkbook when book cannot be read and ExportError when
+    the export cannot start; a problem with one project is reported in its item.
+    """
+    from . import libreoffice
+    from .pipeline import score_workbook
+    from .profiles import load_profile
+    from .workbook_io import open_workbook
+
+    book = Path(book)
+    outdir = Path(outdir) if outdir is not None else default_outdir(book)
+    profile = profile or load_profile()
+    wb = open_workbook(book)
+    results = score_workbook(wb, book, profile)
+    if not results:
+        raise ExportError(f"{book.name} 中没有项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），没有可导出的项目")
+    if pdf and not libreoffice.available():
+        raise ExportError("导出 PDF 需要 LibreOffice：请先安装 LibreOffice（或设置环境变量 XLPERF_SOFFICE 指向 soffice），或去掉 --pdf")
+    if outdir.exists() and not outdir.is_dir():
+        raise ExportError(f"输出位置 {outdir} 是文件，不是文件夹")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"无法创建输出文件夹 {outdir}：{exc.strerror or exc}") from exc
+
+    report = ExportReport(file=str(book), outdir=outdir)
+    taken: set[str] = set()
+    for i, result in enumerate(results, start=1):
+        report.items.append(_export_one(result, outdir, taken, pdf, force))
+        if progress:
+            progress("导出", i, len(results))
+    report.manifest = write_manifest(report, book, profile)
+    return report
+
+
+def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool) -> ExportItem:
+    from .libreoffice import LibreOfficeError
+    from .workbook_io import UnreadableWorkbook
+    from .writers.save import save_workbook_atomic
+
+    meta = result.project.meta
+    errors = sum(1 for f in result.findings if f.severity == ERROR)
+    item = ExportItem(name=result.project.name, sheet=result.project.sheet, total=format_number(result.total),
+                      grade=result.grade, unit=str(meta.get("unit") or ""), year=str(meta.get("year") or ""),
+                      errors=errors)
+    if errors and not force:
+        return _replace(item, skipped=_refusal(result))
+    stem = safe_file_stem(result.project.name, taken)
+    xlsx = outdir / f"{stem}.xlsx"
+    try:
+        with _no_backup():
+            save_workbook_atomic(build_project_workbook(result), xlsx)
+    except OSError as exc:
+        return _replace(item, failed=f"无法写入 {xlsx}：{_os_reason(exc)}")
+    except UnreadableWorkbook as exc:  # the save's own refusals (file open in Excel…), already in Chinese
+        return _replace(item, failed=str(exc))
+    item = _replace(item, xlsx=xlsx, forced=bool(errors))
+    if pdf:
+        try:
+            item = _replace(item, pdf=_write_pdf(result, outdir, stem))
+        except (LibreOfficeError, OSError) as exc:  # reported with the project; mail then sends nothing for it
+            item = _replace(item, failed=f"PDF 生成失败：{exc}")
+    return item
+
+
+def _no_backup():
+    """Exported files are regenerated at will: no NAME.xlsx.bak beside them (where save keeps backups)."""
+    try:
+        from .safety import writing_options
+    except ImportError:
+        return contextlib.nullcontext()
+    return writing_options(backup=False)
+
+
+def _write_pdf(result: ProjectResult, outdir: Path, stem: str) -> Path:
+    """outdir/<stem>.pdf: the 附件1 and the 预算执行情况 table (not the findings), by LibreOffice headless."""
+    from . import libreoffice
+
+    with tempfile.TemporaryDirectory(prefix="xlperf-pdf-") as tmp:
+        staged = Path(tmp) / f"{stem}.xlsx"
+        build_project_workbook(result, include_findings=False).save(staged)
+        return libreoffice.convert(staged, "pdf", outdir)
+
+
+def _replace(item: ExportItem, **changes) -> ExportItem:
+    return dataclasses.replace(item, **changes)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "没有写入权限，或文件正在 Excel/WPS 中打开（请关闭后重试）"
+    return exc.strerror or str(exc)
+
+
+# ---- manifest ---------------------------------------------------------------------
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_manifest(report: ExportReport, book: Path, profile) -> Path:
+    """DIR/xlperf-export.json: which file holds which project (what `xlperf mail` sends)."""
+    data = {
+        "version": MANIFEST_VERSION,
+        "source": book.name,
+        "source_sha256": file_sha256(book),
+        "exported_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "profile": getattr(profile, "name", None),
+        "projects": [
+            {
+                "name": i.name,
+                "sheet": i.sheet,
+                "unit": i.unit,
+                "year": i.year,
+                "total": i.total,
+                "grade": i.grade,
+                "errors": i.errors,
+                "xlsx": i.xlsx.name if i.xlsx else None,
+                "pdf": i.pdf.name if i.pdf else None,
+                "sha256": file_sha256(i.xlsx) if i.xlsx else None,
+                "skipped": i.skipped or i.failed,
+            }
+            for i in report.items
+        ],
+    }
+    path = report.outdir / MANIFEST_NAME
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text (UTF-8) to a temporary file beside path, then rename it onto path."""
+    from .writers.save import _new_file_mode
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, _new_file_mode())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+
+
+class ManifestError(Exception):
+    """No usable export in the folder; str(exc) is for the user."""
+
+
+def read_manifest(outdir: Path, book: Path) -> dict:
+    path = Path(outdir) / MANIFEST_NAME
+    hint = f"请先运行：xlperf export {book} --outdir {outdir}"
+    if not path.is_file():
+        raise ManifestError(f"在 {outdir} 中没有找到导出记录（{MANIFEST_NAME}）；{hint}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"导出记录 {path} 无法读取（{exc}）；{hint}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("projects"), list):
+        raise ManifestError(f"导出记录 {path} 格式不正确；{hint}")
+    if data.get("source") != Path(book).name:
+        raise ManifestError(f"{outdir} 中的导出来自工作簿“{data.get('source')}”，不是 {Path(book).name}；{hint}")
+    return data

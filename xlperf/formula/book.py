@@ -1,0 +1,205 @@
+"""The workbook wrapper: evaluates every formula cell of an openpyxl workbook, independently of cached values.
+
+Each distinct shape is compiled once (compiler.py); a shape this engine does
+not know (a function outside runtime.LIBRARY, a defined name…) is evaluated
+cell by cell with the `formulas` package, with the faithful ROUND registered.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from openpyxl.utils.cell import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
+
+from . import runtime as rt
+from .compiler import compile_shape, shape_of
+
+CIRCULAR = rt.XlError("#CIRCULAR!")
+_MAX_RANGE_CELLS = 1_000_000
+
+
+def formula_of(cell) -> str | None:
+    """The formula text of an openpyxl cell, or None for a constant (a text '=x' stays text)."""
+    if cell.data_type != "f":
+        return None
+    v = cell.value
+    if isinstance(v, ArrayFormula):
+        return v.text
+    return v if isinstance(v, str) and v.startswith("=") else None
+
+
+class FormulaBook:
+    """Values of every cell, formulas evaluated on demand and memoised."""
+
+    def __init__(self, wb, sheets: Iterable[str] | None = None):
+        self.wb = wb
+        self.cells: dict[str, dict] = {}
+        self.formulas: dict[str, dict[tuple[int, int], str]] = {}
+        self.memo: dict[tuple[str, int, int], object] = {}
+        self.shapes: dict[str, object] = {}
+        self.by_text: dict[tuple[str, int, int], object] = {}  # the same text at the same cell: same function
+        self.accessors: dict[str, tuple] = {}
+        self.worksheets = {ws.title: ws for ws in wb.worksheets}  # wb[name] is a linear search
+        self.fallback_cells = 0
+        for name in (sheets if sheets is not None else wb.sheetnames):
+            self._load(name)
+
+    def _load(self, name: str) -> None:
+        if name in self.cells or name not in self.worksheets:
+            return
+        ws = self.worksheets[name]
+        constants, formulas = {}, {}
+        for (r, c), cell in getattr(ws, "_cells", {}).items():
+            f = formula_of(cell)
+            if f is not None:
+                formulas[(r, c)] = f
+            elif cell.value is not None:
+                constants[(r, c)] = rt.cell_value(cell.value)
+        self.cells[name], self.formulas[name] = constants, formulas
+
+    # ---- reading ------------------------------------------------------------------
+    def value(self, sheet: str, r: int, c: int):
+        key = (sheet, r, c)
+        if key in self.memo:
+            v = self.memo[key]
+            return CIRCULAR if v is _IN_PROGRESS else v
+        if sheet not in self.cells:
+            self._load(sheet)
+            if sheet not in self.cells:
+                return rt.REF
+        formula = self.formulas[sheet].get((r, c))
+        if formula is None:
+            return self.cells[sheet].get((r, c))
+        self.memo[key] = _IN_PROGRESS
+        try:
+            v = self._evaluate(sheet, r, c, formula)
+        except RecursionError:
+            v = CIRCULAR
+        self.memo[key] = v
+        return v
+
+    def area(self, sheet: str, r1: int, c1: int, r2: int, c2: int) -> list:
+        r1, r2 = sorted((r1, r2))
+        c1, c2 = sorted((c1, c2))
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > _MAX_RANGE_CELLS:
+            raise rt.Unsupported("range too large")
+        return [self.value(sheet, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+
+    def number_format(self, sheet: str, r: int, c: int) -> str | None:
+        ws = self.worksheets.get(sheet)
+        if ws is None:
+            return None
+        cell = ws._cells.get((r, c))
+        return cell.number_format if cell is not None else None
+
+    # ---- evaluating ---------------------------------------------------------------
+    def _compiled(self, formula: str, r: int, c: int):
+        key = (formula, r, c)
+        fn = self.by_text.get(key)
+        if fn is None:
+            shape = shape_of(formula, r, c)
+            fn = self.shapes.get(shape)
+            if fn is None:
+                try:
+                    fn = compile_shape(formula, r, c)
+                except Exception:  # unknown function, syntax the parser lacks: evaluate with `formulas`
+                    fn = _FALLBACK
+                self.shapes[shape] = fn
+            self.by_text[key] = fn
+        return fn
+
+    def _accessors(self, sheet: str) -> tuple:
+        acc = self.accessors.get(sheet)
+        if acc is None:
+            value, area = self.value, self.area
+            acc = (lambda row, col: value(sheet, row, col),
+                   lambda r1, c1, r2, c2: area(sheet, r1, c1, r2, c2),
+                   value, area,
+                   lambda other, row, col: self.number_format(other or sheet, row, col))
+            self.accessors[sheet] = acc
+        return acc
+
+    def _evaluate(self, sheet: str, r: int, c: int, formula: str):
+        fn = self._compiled(formula, r, c)
+        if fn is _FALLBACK:
+            return self._with_formulas(sheet, formula)
+        try:
+            return fn(r, c, *self._accessors(sheet))
+        except rt.Unsupported:
+            self.by_text[(formula, r, c)] = _FALLBACK
+            return self._with_formulas(sheet, formula)
+
+    def _with_formulas(self, sheet: str, formula: str):
+        """Evaluate one cell with the `formulas` package (faithful ROUND registered)."""
+        import numpy as np
+
+        from .functions import register_with_formulas
+        from .parser import _reference
+
+        register_with_formulas()
+        self.fallback_cells += 1
+        try:
+            import formulas
+
+            func = formulas.Parser().ast(formula)[1].compile()
+            inputs = []
+            for name in func.inputs:
+                ref = _reference(name, 0, 0)
+                if hasattr(ref, "first"):
+                    a, b = ref.first, ref.last
+                    target = a.sheet or sheet
+                    rows = abs(b.row - a.row) + 1
+                    values = self.area(target, a.row, a.col, b.row, b.col)
+                    arr = np.array([_to_formulas(v) for v in values], dtype=object).reshape(rows, -1)
+                    inputs.append(arr)
+                else:
+                    inputs.append(_to_formulas(self.value(ref.sheet or sheet, ref.row, ref.col)))
+            result = func(*inputs)
+        except Exception:
+            return rt.XlError("#UNSUPPORTED!")
+        return _from_formulas(result)
+
+    def evaluate_sheet(self, sheet: str) -> dict[tuple[int, int], object]:
+        self._load(sheet)
+        return {(r, c): self.value(sheet, r, c) for (r, c) in self.formulas.get(sheet, {})}
+
+
+_IN_PROGRESS = object()
+_FALLBACK = object()
+
+
+def _to_formulas(v):
+    from formulas.tokens.operand import XlError as FXlError  # noqa: F401
+
+    if isinstance(v, rt.XlError):
+        import formulas
+
+        return formulas.Error.errors.get(v.code, v.code)
+    if v is None:
+        import formulas
+
+        return formulas.functions.EMPTY if hasattr(formulas.functions, "EMPTY") else 0
+    return v
+
+
+def _from_formulas(result):
+    import numpy as np
+
+    if isinstance(result, np.ndarray):
+        result = result.ravel()[0] if result.size else None
+    if isinstance(result, (np.floating, np.integer)):
+        return float(result)
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        return float(result)
+    if isinstance(result, (bool, np.bool_)):
+        return bool(result)
+    if isinstance(result, str):
+        return result
+    text = str(result)
+    if text.startswith("#"):
+        return rt.ERRORS.get(text, rt.XlError(text))
+    return text
+
+
+def cell_name(r: int, c: int) -> str:
+    return f"{get_column_letter(c)}{r}"

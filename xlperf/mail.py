@@ -1,0 +1,838 @@
+"""Send the exported workbooks by email: `xlperf mail BOOK.xlsx`.
+
+Each project's exported workbook (and PDF, if made) listed in the export's
+manifest (`export.MANIFEST_NAME`) goes to the addresses in the 项目清单 sheet's
+电子邮箱 column, plus --to/--cc and the config's [mail] to/cc, with a Chinese
+subject and body from a template the user can change.
+
+Settings (later wins): ``xlperf.toml`` in the user's config folder, then
+``xlperf.toml`` beside the workbook (or --config), then the environment
+variables XLPERF_SMTP_HOST, XLPERF_SMTP_PORT, XLPERF_SMTP_SECURITY
+(starttls/ssl/none), XLPERF_SMTP_USER, XLPERF_SMTP_PASSWORD and XLPERF_MAIL_FROM.
+The password comes only from the environment: a config file holding one is
+refused, and it is never printed, logged or written anywhere.
+
+Messages are built with the standard library: the subject and display names
+RFC 2047 encoded, the attachment's file name RFC 2231 encoded in
+Content-Disposition (the standard) and RFC 2047 encoded in Content-Type's
+name (what Outlook, Foxmail and webmail themselves send, read by older
+clients), the body base64 UTF-8, so the whole message is 7-bit ASCII.
+
+A send log (``<工作簿名>_发送记录.csv`` beside the workbook) records every
+delivery; a project already sent to an address is not sent to it again
+unless resend=True. A failure for one recipient does not stop the others:
+temporary failures (4xx replies, dropped connections) are retried a bounded
+number of times, and every failure is reported at the end.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+import smtplib
+import socket
+import ssl
+import string
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from email import encoders
+from email import policy as email_policy
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.mime.base import MIMEBase
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+from urllib.parse import quote
+
+from . import layout as L
+from .export import default_outdir, file_sha256, read_manifest
+
+CONFIG_NAME = "xlperf.toml"
+ENV_HOST, ENV_PORT, ENV_SECURITY = "XLPERF_SMTP_HOST", "XLPERF_SMTP_PORT", "XLPERF_SMTP_SECURITY"
+ENV_USER, ENV_PASSWORD, ENV_FROM = "XLPERF_SMTP_USER", "XLPERF_SMTP_PASSWORD", "XLPERF_MAIL_FROM"
+SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 2  # extra attempts after the first, for temporary failures
+DEFAULT_RETRY_DELAY = 2.0  # seconds before the first retry; doubled each time
+
+# The template's placeholders: {项目名称} etc. ({{ and }} for literal braces).
+PLACEHOLDERS = ("项目名称", "总得分", "评价等级", "预算单位", "年度", "主管部门")
+DEFAULT_SUBJECT = "{年度}年度项目支出绩效自评表：{项目名称}（{总得分}分，{评价等级}）"
+DEFAULT_BODY = """您好：
+
+附件是{预算单位}“{项目名称}”{年度}年度项目支出绩效自评表，总得分 {总得分} 分，评价等级：{评价等级}。
+
+请查收。如有疑问请回复本邮件。
+"""
+SMTP_KEYS = ("host", "port", "security", "user", "from", "timeout", "verify", "ca_file", "retries", "retry_delay")
+MAIL_KEYS = ("to", "cc", "subject", "body")
+
+SEND_LOG_SUFFIX = "_发送记录.csv"
+LOG_COLUMNS = ("时间", "项目名称", "收件人", "方式", "附件", "附件SHA256", "结果", "说明", "Message-ID")
+SENT, FAILED = "已发送", "失败"
+DRAFTS_FOLDER = "待发送邮件"
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+PDF_TYPE = ("application", "pdf")
+
+
+class MailConfigError(Exception):
+    """Settings, template or command-line addresses are unusable; str(exc) is for the user (exit 2)."""
+
+
+# ---- settings ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str | None = None
+    port: int | None = None
+    security: str = "starttls"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)  # from the environment only
+    sender: str | None = None  # the From address, "名称 <地址>" or "地址"
+    timeout: float = DEFAULT_TIMEOUT
+    verify: bool = True
+    ca_file: Path | None = None
+    retries: int = DEFAULT_RETRIES
+    retry_delay: float = DEFAULT_RETRY_DELAY
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.effective_port}"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp: SmtpSettings
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    subject: str = DEFAULT_SUBJECT
+    body: str = DEFAULT_BODY
+    sources: tuple[Path, ...] = ()  # the config files read, in order
+
+
+def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The user's config folder for xlperf (%APPDATA%\\xlperf, ~/Library/Application Support/xlperf, ~/.config/xlperf)."""
+    env = os.environ if env is None else env
+    if os.name == "nt" and env.get("APPDATA"):
+        return Path(env["APPDATA"]) / "xlperf"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "xlperf"
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "xlperf"
+
+
+def config_files(book: Path, config: Path | None = None, env: Mapping[str, str] | None = None) -> list[Path]:
+    """The config files that apply, lowest precedence first."""
+    files = []
+    user = user_config_dir(env) / CONFIG_NAME
+    if user.is_file():
+        files.append(user)
+    if config is not None:
+        if not Path(config).is_file():
+            raise MailConfigError(f"找不到配置文件：{config}")
+        files.append(Path(config))
+    else:
+        beside = Path(book).resolve().parent / CONFIG_NAME
+        if beside.is_file() and beside not in files:
+            files.append(beside)
+    return files
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise MailConfigError(f"配置文件 {path} 格式错误：{exc}") from exc
+    except OSError as exc:
+        raise MailConfigError(f"无法读取配置文件 {path}：{exc.strerror or exc}") from exc
+
+
+def load_settings(book: Path, config: Path | None = None, env: Mapping[str, str] | None = None) -> MailSettings:
+    """Merge the config files and the environment; check everything that can be checked without a server."""
+    env = os.environ if env is None else env
+    smtp: dict = {}
+    mail: dict = {}
+    files = config_files(book, config, env)
+    for path in files:
+        data = _read_toml(path)
+        for section, keys, target in (("smtp", SMTP_KEYS, smtp), ("mail", MAIL_KEYS, mail)):
+            values = data.get(section, {})
+            if not isinstance(values, dict):
+                raise MailConfigError(f"配置文件 {path} 中的 [{section}] 应为一节设置")
+            if "password" in values or "pass" in values:
+                raise MailConfigError(f"配置文件 {path} 中写有密码：密码不能写在文件里（会随工作簿一起被复制、发送），"
+                                      f"请删除该行，改用环境变量 {ENV_PASSWORD}")
+            unknown = sorted(set(values) - set(keys))
+            if unknown:
+                raise MailConfigError(f"配置文件 {path} 的 [{section}] 中有无法识别的设置：{'、'.join(unknown)}；"
+                                      f"可用的设置：{'、'.join(keys)}")
+            for key, value in values.items():
+                if key == "ca_file" and isinstance(value, str) and value:
+                    value = str((path.parent / value).expanduser()) if not Path(value).expanduser().is_absolute() else value
+                target[key] = value
+    for key, var in (("host", ENV_HOST), ("port", ENV_PORT), ("security", ENV_SECURITY), ("user", ENV_USER),
+                     ("from", ENV_FROM)):
+        if env.get(var, "").strip():
+            smtp[key] = env[var].strip()
+    where = "、".join(str(p) for p in files) or "环境变量"
+    settings = MailSettings(
+        smtp=_smtp_settings(smtp, env.get(ENV_PASSWORD) or None, where),
+        to=tuple(_address_list(mail.get("to", ()), "[mail] to", where)),
+        cc=tuple(_address_list(mail.get("cc", ()), "[mail] cc", where)),
+        subject=_template(mail.get("subject", DEFAULT_SUBJECT), "[mail] subject", where),
+        body=_template(mail.get("body", DEFAULT_BODY), "[mail] body", where),
+        sources=tuple(files),
+    )
+    check_template(settings.subject, "邮件主题")
+    check_template(settings.body, "邮件正文")
+    return settings
+
+
+def _template(value, what: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise MailConfigError(f"{where} 中的 {what} 应为文字")
+    return value
+
+
+def _smtp_settings(raw: dict, password: str | None, where: str) -> SmtpSettings:
+    def text(key: str) -> str | None:
+        v = raw.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, (str, int)):
+            raise MailConfigError(f"{where} 中的 [smtp] {key} 应为文字")
+        return str(v).strip() or None
+
+    security = (text("security") or "starttls").lower()
+    if security not in SECURITY_MODES:
+        raise MailConfigError(f"SMTP 加密方式“{raw.get('security')}”无法识别（{where} 或 {ENV_SECURITY}）；"
+                              f"应为 starttls（通常 587 端口）、ssl（通常 465 端口）或 none（不加密，仅限内网）")
+    port = None
+    if raw.get("port") not in (None, ""):
+        try:
+            port = int(str(raw["port"]).strip())
+        except ValueError:
+            port = -1
+        if not 0 < port < 65536:
+            raise MailConfigError(f"SMTP 端口“{raw['port']}”无效（{where} 或 {ENV_PORT}）：应为 1–65535 的整数，如 465 或 587")
+    sender = text("from")
+    if sender:
+        try:
+            sender = format_address(sender)
+        except ValueError as exc:
+            raise MailConfigError(f"发件人地址无效（[smtp] from 或 {ENV_FROM}）：{exc}") from exc
+    user = text("user")
+    if not (user or "").isascii() or not (password or "").isascii():
+        raise MailConfigError("SMTP 用户名和密码只能包含英文字母、数字和半角符号（SMTP 登录的限制）；"
+                              "企业邮箱可在网页版设置中生成“客户端专用密码/授权码”使用")
+    verify = raw.get("verify", True)
+    if not isinstance(verify, bool):
+        raise MailConfigError(f"{where} 中的 [smtp] verify 应为 true 或 false")
+    ca_file = text("ca_file")
+    if ca_file and not Path(ca_file).is_file():
+        raise MailConfigError(f"找不到证书文件 {ca_file}（[smtp] ca_file）")
+
+    def number(key: str, default, kind):
+        v = raw.get(key, default)
+        try:
+            v = kind(v)
+        except (TypeError, ValueError):
+            raise MailConfigError(f"{where} 中的 [smtp] {key} 应为数字") from None
+        if v < 0:
+            raise MailConfigError(f"{where} 中的 [smtp] {key} 不能为负数")
+        return v
+
+    return SmtpSettings(host=text("host"), port=port, security=security, user=user, password=password,
+                        sender=sender, timeout=number("timeout", DEFAULT_TIMEOUT, float) or DEFAULT_TIMEOUT,
+                        verify=verify, ca_file=Path(ca_file) if ca_file else None,
+                        retries=min(number("retries", DEFAULT_RETRIES, int), 10),
+                        retry_delay=min(number("retry_delay", DEFAULT_RETRY_DELAY, float), 300.0))
+
+
+def _address_list(value, what: str, where: str) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise MailConfigError(f"{where} 中的 {what} 应为邮箱地址或地址列表")
+    out = []
+    for raw in split_addresses(items):
+        try:
+            out.append(format_address(raw))
+        except ValueError as exc:
+            raise MailConfigError(f"{where} 中的 {what}：{exc}") from exc
+    return out
+
+
+# ---- templates ----------------------------------------------------------------------
+def check_template(text: str, what: str) -> None:
+    """Raise MailConfigError naming every placeholder that is not one of PLACEHOLDERS."""
+    available = "、".join("{" + p + "}" for p in PLACEHOLDERS)
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise MailConfigError(f"{what}模板有误（{exc}）：占位符写作 {{项目名称}}，文字中的大括号请写成 {{{{ 和 }}}}；"
+                              f"可用的占位符：{available}") from None
+    unknown = [name for name, _, _ in fields if name not in PLACEHOLDERS]
+    if unknown:
+        shown = "、".join("{" + n + "}" for n in dict.fromkeys(unknown))
+        raise MailConfigError(f"{what}模板中的占位符 {shown} 无法识别；可用的占位符：{available}"
+                              "（文字中的大括号请写成 {{ 和 }}）")
+    odd = [name for name, spec, conv in fields if spec or conv]
+    if odd:
+        raise MailConfigError(f"{what}模板中的占位符 {{{odd[0]}}} 带有格式说明，请只写 {{{odd[0]}}}")
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    return text.format_map({p: str(values.get(p, "") or "") for p in PLACEHOLDERS})
+
+
+# ---- addresses ------------------------------------------------------------------------
+_SEPARATORS = re.compile(r"[,;，；、\n\r]+")
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+_ADDR_SPEC = re.compile(rf"{_LOCAL}@{_DOMAIN}")
+
+
+def split_addresses(values: Iterable[str] | str) -> list[str]:
+    """Addresses as typed in a cell or on the command line: separated by , ; ， ； 、 or line breaks (or spaces)."""
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        for piece in _SEPARATORS.split(value or ""):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if "<" not in piece and re.search(r"\s", piece):
+                out.extend(p for p in piece.split() if p)
+            else:
+                out.append(piece)
+    return out
+
+
+def format_address(raw: str) -> str:
+    """“名称 <地址>” or “地址”, checked; raises ValueError with a Chinese reason."""
+    text = (raw or "").strip()
+    wide = sorted({ch for ch in text if "\uff01" <= ch <= "\uff5e" or ch == "\u3000"})
+    if wide and "<" not in text:
+        raise ValueError(f"“{text}”不是有效的邮箱地址：含全角字符“{''.join(wide)}”，请改用半角（英文输入法）")
+    name, addr = parseaddr(text)
+    addr = addr.strip()
+    if not addr or "\n" in text or "\r" in text:
+        raise ValueError(f"“{text}”不是有效的邮箱地址")
+    if any("\uff01" <= ch <= "\uff5e" for ch in addr):
+        raise ValueError(f"“{text}”不是有效的邮箱地址：含全角字符，请改用半角（英文输入法）")
+    local, at, domain = addr.rpartition("@")
+    if at and domain and not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"“{text}”不是有效的邮箱地址：域名“{domain}”无效") from None
+        addr = f"{local}@{domain}"
+    if not _ADDR_SPEC.fullmatch(addr):
+        reason = "缺少 @" if "@" not in addr else "格式不正确"
+        raise ValueError(f"“{text}”不是有效的邮箱地址（{reason}）")
+    if not name:
+        return addr
+    local, _, domain = addr.rpartition("@")
+    return str(Address(display_name=name, username=local, domain=domain))
+
+
+def address_of(formatted: str) -> str:
+    return parseaddr(formatted)[1]
+
+
+# ---- message ----------------------------------------------------------------------------
+# Serialise with this policy: programmatic headers folded at 78 as usual, our
+# pre-folded attachment headers left exactly as written.
+WIRE_POLICY = email_policy.SMTP.clone(refold_source="none")
+
+
+def build_message(*, subject: str, body: str, sender: str | None, to: list[str], cc: list[str],
+                  attachments: list[Path], draft: bool = False, now: datetime | None = None) -> EmailMessage:
+    msg = EmailMessage(policy=WIRE_POLICY)
+    msg["Subject"] = subject
+    if sender:
+        msg["From"] = sender
+    if to:
+        msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Date"] = format_datetime((now or datetime.now()).astimezone())
+    domain = address_of(sender).rpartition("@")[2] if sender else ""
+    msg["Message-ID"] = make_msgid(domain=domain or "xlperf.localhost")
+    if draft:
+        msg["X-Unsent"] = "1"  # Outlook opens the .eml as a message ready to send
+    msg["X-Mailer"] = "xlperf"
+    msg.set_content(body, charset="utf-8", cte="base64")
+    if attachments:
+        msg.make_mixed()
+        for path in attachments:
+            maintype, subtype = PDF_TYPE if path.suffix.lower() == ".pdf" else XLSX_TYPE
+            msg.attach(attachment_part(path.read_bytes(), path.name, maintype, subtype))
+    return msg
+
+
+def attachment_part(data: bytes, filename: str, maintype: str, subtype: str) -> MIMEBase:
+    """A base64 attachment whose Chinese file name survives every common client (see the module doc)."""
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(data)
+    encoders.encode_base64(part)
+    del part["MIME-Version"]
+    del part["Content-Type"]
+    del part["Content-Transfer-Encoding"]
+    # Inserted as raw, already folded lines (≤ 78 characters): WIRE_POLICY writes them as they are.
+    part["Content-Type"] = f"{maintype}/{subtype};\n name=\"{_rfc2047(filename)}\""
+    part["Content-Transfer-Encoding"] = "base64"
+    part["Content-Disposition"] = "attachment;\n " + _rfc2231("filename", filename)
+    return part
+
+
+def _rfc2047(text: str) -> str:
+    if text.isascii() and '"' not in text and "\\" not in text:
+        return text
+    return Header(text, "utf-8").encode(maxlinelen=66, linesep="\n")
+
+
+def _rfc2231(param: str, value: str, width: int = 70) -> str:
+    """param*=utf-8''… (RFC 2231), split into param*0*=, param*1*=… lines when long."""
+    if value.isascii() and not re.search(r'[\x00-\x1f"\\;]', value) and len(value) + len(param) < width:
+        return f'{param}="{value}"'
+    encoded = "utf-8''" + quote(value, safe="")
+    if len(encoded) + len(param) + 3 <= width:
+        return f"{param}*={encoded}"
+    # Split between characters, never inside one: some clients decode each segment on its own.
+    limit = width - len(param) - 6
+    chunks, current = [], "utf-8''"
+    for ch in value:
+        piece = quote(ch, safe="")
+        if len(current) + len(piece) > limit and current not in ("", "utf-8''"):
+            chunks.append(current)
+            current = ""
+        current += piece
+    chunks.append(current)
+    return ";\n ".join(f"{param}*{i}*={chunk}" for i, chunk in enumerate(chunks))
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    return msg.as_bytes(policy=WIRE_POLICY)
+
+
+# ---- send log -------------------------------------------------------------------------------
+def send_log_path(book: Path) -> Path:
+    book = Path(book)
+    return book.with_name(f"{book.stem}{SEND_LOG_SUFFIX}")
+
+
+class SendLog:
+    """The CSV send log beside the workbook (UTF-8 with BOM, so Excel opens it in Chinese)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.sent: dict[tuple[str, str], str] = {}  # (exported file name, address lower-case) → when
+        if self.path.is_file():
+            try:
+                with open(self.path, encoding="utf-8-sig", newline="") as fh:
+                    for row in csv.DictReader(fh):
+                        if row.get("结果") == SENT and row.get("收件人"):
+                            self.sent[(_first_file(row.get("附件")), row["收件人"].strip().lower())] = row.get("时间") or ""
+            except (OSError, csv.Error, UnicodeDecodeError) as exc:
+                raise MailConfigError(f"发送记录 {self.path} 无法读取（{exc}）；请修复或移走该文件后重试") from exc
+
+    def when_sent(self, file_name: str, address: str) -> str | None:
+        """When the project exported as file_name was sent to address, or None."""
+        return self.sent.get((file_name, address.lower()))
+
+    def append(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        new = not self.path.is_file() or self.path.stat().st_size == 0
+        with open(self.path, "a", encoding="utf-8-sig" if new else "utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+            fh.flush()
+            os.fsync(fh.fileno())
+        for row in rows:
+            if row["结果"] == SENT:
+                self.sent[(_first_file(row["附件"]), row["收件人"].lower())] = row["时间"]
+
+
+def _first_file(files: str | None) -> str:
+    return (files or "").split("；")[0].strip()
+
+
+# ---- the plan ----------------------------------------------------------------------------------
+@dataclass
+class Failure:
+    project: str
+    recipient: str | None
+    reason: str
+
+
+@dataclass
+class Delivery:
+    """One project's message and who still has to receive it."""
+
+    project: str
+    stem: str
+    message: EmailMessage
+    recipients: list[tuple[str, str]]  # (address, 收件人/抄送) to send to now
+    attachments: list[Path]
+    digest: str
+
+
+@dataclass
+class MailReport:
+    deliveries: list[Delivery] = field(default_factory=list)
+    sent: list[tuple[str, str]] = field(default_factory=list)  # (project, address)
+    already: list[tuple[str, str, str]] = field(default_factory=list)  # (project, address, when)
+    failures: list[Failure] = field(default_factory=list)
+    drafts: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    log: Path | None = None
+    dry_run: bool = False
+
+
+def _values(entry: dict, listed: dict) -> dict[str, str]:
+    return {"项目名称": entry.get("name") or "", "总得分": entry.get("total") or "", "评价等级": entry.get("grade") or "",
+            "预算单位": entry.get("unit") or listed.get("unit", ""), "年度": entry.get("year") or listed.get("year", ""),
+            "主管部门": listed.get("department", "")}
+
+
+def plan(book: Path, outdir: Path, settings: MailSettings, to: list[str], cc: list[str], resend: bool,
+         log: SendLog, draft: bool) -> MailReport:
+    """Everything that can be decided without a server: messages, recipients, and per-project problems."""
+    from .readers.input_sheet import read_project_list
+    from .workbook_io import open_workbook
+
+    report = MailReport(dry_run=draft, log=log.path)
+    manifest = read_manifest(outdir, book)
+    wb = open_workbook(book, read_only=True)
+    try:
+        listed_all = read_project_list(wb)
+    finally:
+        wb.close()
+    if manifest.get("source_sha256") and manifest["source_sha256"] != file_sha256(book):
+        report.warnings.append(f"{Path(book).name} 在导出（{manifest.get('exported_at', '')}）之后被修改过；"
+                               f"如修改了项目数据，请先重新运行 xlperf export，再发送")
+    extra_to = [a for a in (*to, *settings.to)]
+    extra_cc = [a for a in (*cc, *settings.cc)]
+    for entry in manifest["projects"]:
+        name = str(entry.get("name") or "")
+        if entry.get("skipped") or not entry.get("xlsx"):
+            report.failures.append(Failure(name, None, f"未导出，未发送：{entry.get('skipped') or '导出记录中没有文件'}"))
+            continue
+        files = [outdir / entry["xlsx"]] + ([outdir / entry["pdf"]] if entry.get("pdf") else [])
+        missing = [p for p in files if not p.is_file()]
+        if missing:
+            report.failures.append(Failure(name, None, f"附件不存在：{'、'.join(str(p) for p in missing)}；"
+                                                       "请重新运行 xlperf export 后再发送"))
+            continue
+        listed = listed_all.get(entry.get("sheet") or "") or listed_all.get(name) or {}
+        sheet_to = []
+        for raw in split_addresses(listed.get("email", "")):
+            try:
+                sheet_to.append(format_address(raw))
+            except ValueError as exc:
+                report.failures.append(Failure(name, raw, f"{exc}（{L.PROJECT_LIST_SHEET}工作表“电子邮箱”列）"))
+        header_to = _unique([*sheet_to, *extra_to])
+        header_cc = [a for a in _unique(extra_cc) if address_of(a).lower() not in {address_of(t).lower() for t in header_to}]
+        if not header_to and not header_cc:
+            if not any(f.project == name for f in report.failures):
+                report.failures.append(Failure(name, None, f"没有收件人：请在{L.PROJECT_LIST_SHEET}工作表的“电子邮箱”列填写，"
+                                                           "或使用 --to 指定"))
+            continue
+        recipients = []
+        for formatted, kind in [(a, "收件人") for a in header_to] + [(a, "抄送") for a in header_cc]:
+            addr = address_of(formatted)
+            when = None if resend else log.when_sent(files[0].name, addr)
+            if when is not None:
+                report.already.append((name, addr, when))
+            else:
+                recipients.append((addr, kind))
+        if not recipients:
+            continue
+        values = _values(entry, listed)
+        message = build_message(subject=render(settings.subject, values), body=render(settings.body, values),
+                                sender=settings.smtp.sender, to=header_to, cc=header_cc, attachments=files, draft=draft)
+        report.deliveries.append(Delivery(project=name, stem=Path(entry["xlsx"]).stem, message=message,
+                                          recipients=recipients, attachments=files, digest=file_sha256(files[0])))
+    return report
+
+
+def _unique(addresses: list[str]) -> list[str]:
+    seen, out = set(), []
+    for a in addresses:
+        key = address_of(a).lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+# ---- sending ----------------------------------------------------------------------------------
+class FatalSmtpError(Exception):
+    """Nothing more can be sent in this run (login refused, server unreachable, certificate rejected)."""
+
+
+class _Temporary(Exception):
+    """A failure worth retrying."""
+
+
+class SmtpConnection:
+    """One SMTP session, opened on first use and reopened after a dropped connection."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.s = settings
+        self.smtp: smtplib.SMTP | None = None
+        self.opened = False  # a session was established at least once in this run
+
+    def _context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.s.ca_file) if self.s.ca_file else None)
+        if not self.s.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def get(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            self.smtp = self._open()
+            self.opened = True
+        return self.smtp
+
+    def _open(self) -> smtplib.SMTP:
+        s = self.s
+        try:
+            if s.security == "ssl":
+                smtp = smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=self._context())
+            else:
+                smtp = smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout)
+        except Exception as exc:
+            raise _connect_error(exc, s) from None
+        try:
+            smtp.ehlo()
+            if s.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise FatalSmtpError(f"邮件服务器 {s.where} 不支持 STARTTLS 加密；请确认端口"
+                                         "（465 端口请设置 security = \"ssl\"），不要在公网上使用不加密的连接")
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if s.user:
+                if not smtp.has_extn("auth"):
+                    raise FatalSmtpError(f"邮件服务器 {s.where} 不接受登录（未提供 AUTH）"
+                                         + ("；多数服务器只在加密后允许登录，请设置 security = \"starttls\" 或 \"ssl\""
+                                            if s.security == "none" else ""))
+                smtp.login(s.user, s.password or "")
+        except FatalSmtpError:
+            _close(smtp)
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            _close(smtp)
+            raise FatalSmtpError(f"邮件服务器拒绝登录（用户 {s.user}）：用户名或密码错误，或未开启 SMTP 服务；"
+                                 f"企业邮箱通常要在网页版设置中开启 SMTP 并使用“客户端专用密码/授权码”"
+                                 f"（服务器答复：{_reply(exc)}）") from None
+        except Exception as exc:
+            _close(smtp)
+            raise _connect_error(exc, s) from None
+        return smtp
+
+    def reset(self) -> None:
+        if self.smtp is not None:
+            _close(self.smtp)
+        self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:
+                _close(self.smtp)
+        self.smtp = None
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except Exception:
+        pass
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {text}".strip()
+
+
+def _connect_error(exc: Exception, s: SmtpSettings) -> Exception:
+    """A Chinese explanation of why the server could not be reached; temporary unless retrying cannot help."""
+    where = s.where
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return FatalSmtpError(f"邮件服务器 {where} 的证书无法验证（{exc.verify_message or exc}）；如果是单位内部使用自签名证书的服务器，"
+                              "请在 xlperf.toml 的 [smtp] 中设置 ca_file = \"证书文件路径\"（或 verify = false，不推荐）")
+    if isinstance(exc, ssl.SSLError):
+        return FatalSmtpError(f"与邮件服务器 {where} 建立加密连接失败（{exc.reason or exc}）：请检查加密方式与端口是否匹配"
+                              "（465 端口通常为 security = \"ssl\"，587 端口通常为 \"starttls\"）")
+    if isinstance(exc, socket.gaierror):
+        return FatalSmtpError(f"找不到邮件服务器 {s.host}（域名无法解析）：请检查 SMTP 服务器地址和网络")
+    if isinstance(exc, ConnectionRefusedError):
+        return _Temporary(f"无法连接邮件服务器 {where}：连接被拒绝（服务器地址或端口不对，或服务器未运行）")
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return _Temporary(f"连接邮件服务器 {where} 超时（{s.timeout:g} 秒）：请检查网络、防火墙和端口")
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return _Temporary(f"邮件服务器 {where} 拒绝连接：{_reply(exc)}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return FatalSmtpError(f"邮件服务器 {where} 不支持所需功能：{exc}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return (_Temporary if 400 <= exc.smtp_code < 500 else FatalSmtpError)(f"邮件服务器 {where} 答复错误：{_reply(exc)}")
+    if isinstance(exc, (smtplib.SMTPException, OSError)):
+        return _Temporary(f"与邮件服务器 {where} 的连接中断（{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}）")
+    return FatalSmtpError(f"连接邮件服务器 {where} 时出错：{type(exc).__name__}: {exc}")
+
+
+def _send_one(conn: SmtpConnection, d: Delivery, sender_addr: str, retries: int, delay: float,
+              sleep: Callable[[float], None]) -> tuple[list[str], dict[str, str]]:
+    """Send d to its recipients; (delivered addresses, {address: why it failed}). Raises FatalSmtpError."""
+    pending = [addr for addr, _ in d.recipients]
+    data = message_bytes(d.message)
+    delivered: list[str] = []
+    failed: dict[str, str] = {}
+    last = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(delay * 2 ** (attempt - 1))
+        try:
+            smtp = conn.get()
+            refused = smtp.sendmail(sender_addr, pending, data)
+        except _Temporary as exc:
+            last = str(exc)
+            conn.reset()
+            if not conn.opened and attempt == retries:  # never reached in this run: stop trying
+                raise FatalSmtpError(f"{last}（已重试 {retries} 次）" if retries else last) from None
+            continue
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients
+        except smtplib.SMTPSenderRefused as exc:
+            conn.reset()
+            if 400 <= exc.smtp_code < 500:
+                last = f"服务器暂时拒绝发件人 {exc.sender}：{_reply(exc)}"
+                continue
+            raise FatalSmtpError(f"邮件服务器拒绝发件人 {exc.sender}：{_reply(exc)}（发件人地址应为登录的邮箱本身）") from None
+        except smtplib.SMTPDataError as exc:
+            conn.reset()
+            last = f"服务器拒收邮件：{_reply(exc)}" + ("（附件可能过大）" if exc.smtp_code == 552 else "")
+            if 400 <= exc.smtp_code < 500:
+                continue
+            return delivered, {**failed, **{a: last for a in pending}}
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as exc:
+            last = str(_connect_error(exc, conn.s))
+            conn.reset()
+            continue
+        delivered += [a for a in pending if a not in refused]
+        pending = []
+        for addr, (code, resp) in refused.items():
+            reason = f"服务器拒绝收件人 {addr}：{code} {resp.decode('utf-8', 'replace') if isinstance(resp, bytes) else resp}"
+            if 400 <= code < 500:
+                pending.append(addr)
+                last = reason
+            else:
+                failed[addr] = reason
+        if not pending:
+            break
+    for addr in pending:
+        failed[addr] = f"{last}（已重试 {retries} 次）" if retries else last
+    return delivered, failed
+
+
+def send_mail(book: Path, outdir: Path | None = None, to: Iterable[str] = (), cc: Iterable[str] = (),
+              dry_run: bool = False, resend: bool = False, config: Path | None = None,
+              env: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep,
+              progress: Callable[[str, int, int], None] | None = None) -> MailReport:
+    """Send (or with dry_run write as .eml) every exported project's message; see the module doc.
+
+    Raises MailConfigError, export.ManifestError or UnreadableWorkbook before
+    anything is sent; everything after that is reported in the MailReport.
+    """
+    book = Path(book)
+    outdir = Path(outdir) if outdir is not None else default_outdir(book)
+    settings = load_settings(book, config, env)
+    to_list = _command_line_addresses(to, "--to")
+    cc_list = _command_line_addresses(cc, "--cc")
+    s = settings.smtp
+    if not dry_run:
+        if not s.host:
+            raise MailConfigError(f"没有设置 SMTP 服务器：请在 xlperf.toml 的 [smtp] 中设置 host，或设置环境变量 {ENV_HOST}"
+                                  "（或先用 --dry-run 生成邮件草稿）")
+        if not (s.sender or s.user):
+            raise MailConfigError(f"没有设置发件人：请在 xlperf.toml 的 [smtp] 中设置 from，或设置环境变量 {ENV_FROM}")
+        if s.user and not s.password:
+            raise MailConfigError(f"已设置 SMTP 用户名 {s.user}，但没有密码：请设置环境变量 {ENV_PASSWORD}"
+                                  "（企业邮箱常用“客户端专用密码/授权码”）；密码不要写在工作簿或配置文件中")
+    if s.sender is None and s.user and "@" in s.user:  # the login is the mailbox itself
+        settings = replace(settings, smtp=replace(s, sender=s.user))
+        s = settings.smtp
+    log = SendLog(send_log_path(book))
+    report = plan(book, outdir, settings, to_list, cc_list, resend, log, draft=dry_run)
+    if dry_run:
+        drafts = outdir / DRAFTS_FOLDER
+        if report.deliveries:
+            drafts.mkdir(parents=True, exist_ok=True)
+        for d in report.deliveries:
+            path = drafts / f"{d.stem}.eml"
+            path.write_bytes(message_bytes(d.message))
+            report.drafts.append(path)
+        return report
+    if not report.deliveries:
+        return report
+    conn = SmtpConnection(s)
+    sender_addr = address_of(s.sender or s.user or "")
+    fatal: str | None = None
+    try:
+        for i, d in enumerate(report.deliveries, start=1):
+            kinds = dict(d.recipients)
+            if fatal is None:
+                try:
+                    delivered, failed = _send_one(conn, d, sender_addr, s.retries, s.retry_delay, sleep)
+                except FatalSmtpError as exc:
+                    fatal = str(exc)
+            if fatal is not None:
+                delivered, failed = [], {addr: fatal for addr, _ in d.recipients}
+            now = datetime.now().astimezone().isoformat(timespec="seconds")
+            rows = []
+            for addr in delivered:
+                report.sent.append((d.project, addr))
+                rows.append(_log_row(now, d, addr, kinds[addr], SENT, ""))
+            for addr, why in failed.items():
+                report.failures.append(Failure(d.project, addr, why))
+                rows.append(_log_row(now, d, addr, kinds.get(addr, "收件人"), FAILED, why))
+            log.append(rows)
+            if progress:
+                progress("发送", i, len(report.deliveries))
+    finally:
+        conn.close()
+    return report
+
+
+def _log_row(when: str, d: Delivery, addr: str, kind: str, result: str, note: str) -> dict:
+    return {"时间": when, "项目名称": d.project, "收件人": addr, "方式": kind,
+            "附件": "；".join(p.name for p in d.attachments), "附件SHA256": d.digest, "结果": result, "说明": note,
+            "Message-ID": d.message["Message-ID"]}
+
+
+def _command_line_addresses(values: Iterable[str], option: str) -> list[str]:
+    out = []
+    for raw in split_addresses(list(values)):
+        try:
+            out.append(format_address(raw))
+        except ValueError as exc:
+            raise MailConfigError(f"{option}：{exc}") from None
+    return out

@@ -1,0 +1,159 @@
+"""Data safety when writing a user's workbook: nothing a user typed is ever lost.
+
+`writers.save.save_workbook_atomic` calls `before_write` before it writes a
+byte and `make_backup` just before it replaces an existing file:
+
+* the target must be an ``.xlsx`` (a workbook converted from .xls/.et, or an
+  .xlsm, is written to a new .xlsx with ``-o``, never over the original);
+* the target must not be open in Excel/WPS (``~$NAME.xlsx`` beside it) or
+  LibreOffice (``.~lock.NAME.xlsx#``);
+* replacing the very file the workbook was read from is refused when that file
+  holds something openpyxl cannot write back (charts, shapes, VBA, pivot
+  tables, slicers, form controls… on a sheet xlperf did not generate);
+  writing to a new file with ``-o`` is allowed and the message says so;
+* the previous version is kept as ``NAME.xlsx.bak`` (``--no-backup`` turns
+  it off), itself written atomically.
+
+The command line sets the options for one command with `file_options(...)`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .workbook_io import UnreadableWorkbook, reading_options, source_info
+
+BACKUP_SUFFIX = ".bak"
+WRITABLE_SUFFIXES = (".xlsx",)
+
+
+class WriteRefused(UnreadableWorkbook):
+    """xlperf will not write this file; str(exc) says why and what to do (exit code 2, nothing written)."""
+
+
+@dataclass(frozen=True)
+class WritePolicy:
+    backup: bool = True  # keep NAME.xlsx.bak before replacing NAME.xlsx
+
+
+_POLICY: ContextVar[WritePolicy] = ContextVar("xlperf_write_policy", default=WritePolicy())
+
+
+def write_policy() -> WritePolicy:
+    return _POLICY.get()
+
+
+@contextlib.contextmanager
+def writing_options(backup: bool = True) -> Iterator[WritePolicy]:
+    token = _POLICY.set(WritePolicy(backup=backup))
+    try:
+        yield _POLICY.get()
+    finally:
+        _POLICY.reset(token)
+
+
+@contextlib.contextmanager
+def file_options(password: str | None = None, convert: bool = False, backup: bool = True) -> Iterator[None]:
+    """The command line's file options for one command: how to read (password, convert) and write (backup)."""
+    with reading_options(password=password, convert=convert), writing_options(backup=backup):
+        yield
+
+
+# ---- checks before writing ---------------------------------------------------------------
+def backup_path(target: Path) -> Path:
+    return target.with_name(target.name + BACKUP_SUFFIX)
+
+
+def lock_files(target: Path) -> list[Path]:
+    """Lock files of Excel/WPS (~$NAME) and LibreOffice (.~lock.NAME#) beside target that exist."""
+    candidates = (target.with_name("~$" + target.name), target.with_name(f".~lock.{target.name}#"))
+    return [p for p in candidates if p.exists()]
+
+
+def check_not_open(target: Path) -> None:
+    locks = lock_files(target)
+    if locks:
+        raise WriteRefused(
+            f"“{target.name}”正在被 Excel、WPS 或 LibreOffice 打开（发现锁文件 {locks[0].name}），为免覆盖您未保存的修改，"
+            f"没有写入任何内容。请先在 Excel 中保存并关闭该文件后重试；如确认已关闭，可能是程序异常退出留下的锁文件，"
+            f"删除 {locks[0].name} 后重试")
+
+
+def check_suffix(wb, target: Path) -> None:
+    if target.suffix.lower() in WRITABLE_SUFFIXES:
+        return
+    info = source_info(wb)
+    src = info.path if info else target
+    if info is not None and info.converted_from:
+        hint = f"原文件是{info.converted_from}，不会被改写；请用 -o 指定新的 .xlsx 文件，例如 -o {src.stem}.xlsx"
+    elif target.suffix.lower() == ".xlsm":
+        hint = (f"xlperf 不能保留 .xlsm 中的宏，也不会改写它；请用 -o 写入新的 .xlsx 文件，例如 -o {src.stem}_结果.xlsx"
+                "（新文件不含宏，原 .xlsm 不变）")
+    else:
+        hint = f"请用 -o 指定以 .xlsx 结尾的文件名，例如 -o {src.stem}.xlsx"
+    raise WriteRefused(f"不能把结果写入“{target.name}”：xlperf 只写 .xlsx 工作簿。{hint}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def unkept_in_user_sheets(wb) -> list[str]:
+    """What the file wb was read from holds that openpyxl would drop, outside the sheets xlperf generated."""
+    info = source_info(wb)
+    if info is None:
+        return []
+    generated = set(info.generated_sheets)
+    return [str(u) for u in info.unkept if not u.sheet or u.sheet not in generated]
+
+
+def check_preserved(wb, target: Path) -> None:
+    """Refuse to replace the source file when writing it back would drop something the user made."""
+    info = source_info(wb)
+    if info is None or not target.exists() or not _same_file(info.path, target):
+        return
+    lost = unkept_in_user_sheets(wb)
+    if not lost:
+        return
+    listing = "；".join(dict.fromkeys(lost))
+    raise WriteRefused(
+        f"“{target.name}”包含 xlperf（openpyxl）无法原样保留的内容：{listing}。写回原文件会丢失它们，因此没有写入任何内容。"
+        f"请用 -o 写入新文件，例如 -o {target.stem}_结果.xlsx（新文件中不含上述内容，原文件保持不变）")
+
+
+def before_write(wb, target: Path) -> None:
+    """Every check before a workbook replaces or creates target; raises WriteRefused."""
+    check_suffix(wb, target)
+    check_not_open(target)
+    check_preserved(wb, target)
+
+
+# ---- backup --------------------------------------------------------------------------------
+def make_backup(target: Path) -> Path | None:
+    """Copy target to NAME.xlsx.bak (atomically: temp file, fsync, rename). None when off or nothing to keep."""
+    if not write_policy().backup or not target.exists():
+        return None
+    dest = backup_path(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, open(target, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(target, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return dest
