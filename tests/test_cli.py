@@ -175,3 +175,16 @@ def test_help_is_chinese():
     assert "绩效" in result.stdout
     for command in ("new", "add-project", "recalc", "check", "demo"):
         assert command in result.stdout
+
+
+def test_recalc_refuses_a_workbook_without_input_sheets(tmp_path):
+    from openpyxl import Workbook
+
+    book = tmp_path / "别人的附件1.xlsx"
+    wb = Workbook()
+    wb.active["A1"] = "附件1.项目支出绩效自评表"
+    wb.save(book)
+    before = book.read_bytes()
+    result = run("recalc", book)
+    assert result.exit_code == 2 and "xlperf check" in result.stderr
+    assert book.read_bytes() == before

@@ -20,7 +20,7 @@ from .profiles import Profile, load_profile
 from .readers.input_sheet import read_projects
 from .rules import score_project
 from .values import format_number
-from .workbook_io import open_workbook
+from .workbook_io import UnreadableWorkbook, open_workbook
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -74,6 +74,10 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
     path = Path(path)
     wb = open_workbook(path)
     results = score_workbook(wb, path, profile, progress)
+    if not results:
+        # Nothing to score: never add sheets to someone else's workbook (a reviewer's 附件1, say).
+        raise UnreadableWorkbook(f"{path.name} 中没有找到项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），未写入任何内容；"
+                                 "审核已填好的附件1请用 xlperf check，新建主工作簿请用 xlperf new")
     if crosscheck:
         results = crosscheck_results(wb, path, results)
     findings = tuple(f for r in results for f in r.findings)

@@ -127,7 +127,8 @@ def check_preserved(wb, target: Path) -> None:
     listing = "；".join(dict.fromkeys(lost))
     raise WriteRefused(
         f"“{target.name}”包含 xlperf（openpyxl）无法原样保留的内容：{listing}。写回原文件会丢失它们，因此没有写入任何内容。"
-        f"请用 -o 写入新文件，例如 -o {target.stem}_结果.xlsx（新文件中不含上述内容，原文件保持不变）")
+        f"请用 -o 写入新文件，例如 xlperf recalc {target.name} -o {target.stem}_结果.xlsx（新文件中不含上述内容，原文件保持不变）；"
+        "或先把这些内容移到另一个工作簿")
 
 
 def before_write(wb, target: Path) -> None:

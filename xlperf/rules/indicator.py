@@ -6,7 +6,7 @@ domain.md §4. Rates are fractions quantised half up to 4 places
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from ..model import ERROR, INFO, WARNING, Finding, Indicator, IndicatorResult, Loc, Value
 from ..profiles import Profile
@@ -131,8 +131,16 @@ def completion_rate(direction: str, target: Value, actual_points: Decimal, rever
 
 
 def indicator_score(weight: Decimal, rate: Decimal, integer: bool = False) -> Decimal:
-    """权重 × min(完成率, 1), half up to 2 places (or to an integer)."""
-    return half_up(weight * min(rate, ONE), ONE if integer else CENT)
+    """权重 × min(完成率, 1), half up to 2 places (or to an integer); never above the weight.
+
+    A weight with more decimals than the score keeps (3.335) would round above
+    itself at 100% (3.34): the score is then the weight rounded down (3.33).
+    """
+    places = ONE if integer else CENT
+    score = half_up(weight * min(rate, ONE), places)
+    if score > weight:
+        score = weight.quantize(places, rounding=ROUND_DOWN)
+    return score
 
 
 def check_categories(ind: Indicator) -> list[Finding]:

@@ -69,7 +69,8 @@ def _strip_words() -> list[str]:
 
 
 def _half_width(ref: str) -> str:
-    return f"ASC({ref})"
+    # LibreOffice's ASC() leaves the ideographic space (U+3000) alone; the parser treats it as a space.
+    return f'SUBSTITUTE(ASC({ref}),"\u3000"," ")'
 
 
 def _cleaned(ref: str) -> str:
