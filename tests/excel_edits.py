@@ -11,18 +11,13 @@ import re
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
 
-_STRING = re.compile(r'"(?:[^"]|"")*"')
+from xlperf.formula.parser import outside_strings
+
 _REF = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(])")
 
 
 def _rewrite(formula: str, move) -> str:
-    out, last = [], 0
-    for m in _STRING.finditer(formula):
-        out.append(_REF.sub(move, formula[last:m.start()]))
-        out.append(m.group(0))
-        last = m.end()
-    out.append(_REF.sub(move, formula[last:]))
-    return "".join(out)
+    return outside_strings(formula, lambda part: _REF.sub(move, part))
 
 
 def _formulas(ws):

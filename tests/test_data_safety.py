@@ -3,7 +3,6 @@ refusal to drop what openpyxl cannot keep, text that looks like a formula, encry
 from __future__ import annotations
 
 import io
-import os
 import random
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from xlperf.cli import app
 from xlperf.template.build import new_workbook
 from xlperf.template.inputs import IndicatorInput, ProjectInput
 
-from .bad_files import BASE, SHEET, base_workbook, encrypted_bytes
+from .bad_files import SHEET, base_workbook, encrypted_bytes
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

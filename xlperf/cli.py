@@ -56,6 +56,18 @@ def _profile(name: str):
         _fail(str(exc.args[0]))
 
 
+def _save(wb, path: Path, backup: bool) -> None:
+    """Save atomically (keeping a .bak when asked); a refused or failed write exits 2 with its message."""
+    from .safety import file_options
+    from .writers.save import save_workbook_atomic
+
+    try:
+        with file_options(backup=backup):
+            save_workbook_atomic(wb, path)
+    except UnreadableWorkbook as exc:
+        _fail(str(exc))
+
+
 def _print_json(data: dict) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
@@ -99,7 +111,6 @@ def new(
     from .template.build import new_workbook
     from .template.examples import example_projects
     from .template.inputs import ProjectInput
-    from .writers.save import save_workbook_atomic
 
     if path.suffix.lower() != ".xlsx":
         _fail(f"文件名应以 .xlsx 结尾：{path}")
@@ -107,13 +118,7 @@ def new(
         _fail(f"{path} 已存在；如确需覆盖请加 --force（原文件将被替换）")
     data = example_projects(projects) if example else [ProjectInput(name=f"项目{i}") for i in range(1, projects + 1)]
     wb = new_workbook(data, _profile(profile))
-    from .safety import file_options
-
-    try:
-        with file_options(backup=backup):
-            save_workbook_atomic(wb, path)
-    except UnreadableWorkbook as exc:
-        _fail(str(exc))
+    _save(wb, path, backup)
     err.print(f"已创建 {path}：{projects} 个项目录入表。填写后运行：xlperf recalc {path}", highlight=False)
 
 
@@ -132,7 +137,6 @@ def add_project(
     from .template.examples import example_project
     from .template.inputs import ProjectInput
     from .workbook_io import open_workbook
-    from .writers.save import save_workbook_atomic
 
     name = name.strip()
     if not name:
@@ -153,11 +157,7 @@ def add_project(
     if example:
         data = ProjectInput(**{**data.__dict__, "name": name})
     ws = add(wb, data, _profile(profile))
-    try:
-        with file_options(backup=backup):
-            save_workbook_atomic(wb, book)
-    except UnreadableWorkbook as exc:
-        _fail(str(exc))
+    _save(wb, book, backup)
     err.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
 
 

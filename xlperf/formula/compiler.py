@@ -25,6 +25,7 @@ from .parser import (
     Ref,
     Text,
     Unary,
+    outside_strings,
     parse,
 )
 
@@ -137,7 +138,6 @@ def _first(v):
     return v
 
 
-_STRING = re.compile(r'"(?:[^"]|"")*"')
 _REF = re.compile(r"(?<![A-Za-z0-9_.$'!])(\$?)([A-Za-z]{1,3})(\$?)(\d{1,7})(?![\d(A-Za-z_!])")
 
 
@@ -153,10 +153,4 @@ def shape_of(formula: str, host_row: int, host_col: int) -> str:
         cc = f"C{c}" if col_abs else f"C[{c - host_col}]"
         return rr + cc
 
-    parts, last = [], 0
-    for m in _STRING.finditer(formula):
-        parts.append(_REF.sub(relative, formula[last:m.start()]))
-        parts.append(m.group(0))
-        last = m.end()
-    parts.append(_REF.sub(relative, formula[last:]))
-    return "".join(parts)
+    return outside_strings(formula, lambda part: _REF.sub(relative, part))

@@ -18,6 +18,20 @@ class FormulaSyntaxError(ValueError):
     pass
 
 
+STRING_LITERAL = re.compile(r'"(?:[^"]|"")*"')
+
+
+def outside_strings(formula: str, transform) -> str:
+    """Apply transform to every part of the formula text that is not inside a "string literal"."""
+    parts, last = [], 0
+    for m in STRING_LITERAL.finditer(formula):
+        parts.append(transform(formula[last:m.start()]))
+        parts.append(m.group(0))
+        last = m.end()
+    parts.append(transform(formula[last:]))
+    return "".join(parts)
+
+
 @dataclass(frozen=True)
 class Number:
     value: float

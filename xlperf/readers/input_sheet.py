@@ -26,6 +26,7 @@ from .. import layout as L
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
 from ..rules.indicator import make_finding
 from ..template.formulas import overwritable_formula_cells, template_formulas
+from ..formula.parser import outside_strings
 from ..values import parse_value
 
 CachedValue = Callable[[str, str], object]  # (sheet, cell) → cached value of a formula cell
@@ -59,19 +60,12 @@ def formula_text(value) -> str | None:
     return None
 
 
-_STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
 @lru_cache(maxsize=8192)  # the same template formulas repeat on every project sheet
 def normalise_formula(f: str) -> str:
     """Compare formulas the way Excel re-saves them: case and spaces outside strings ignored."""
-    parts, last = [], 0
-    for m in _STRING.finditer(f):
-        parts.append(re.sub(r"\s+", "", f[last:m.start()]).upper().replace("_XLFN.", ""))
-        parts.append(m.group(0))
-        last = m.end()
-    parts.append(re.sub(r"\s+", "", f[last:]).upper().replace("_XLFN.", ""))
-    return "".join(parts)
+    return outside_strings(f, lambda part: re.sub(r"\s+", "", part).upper().replace("_XLFN.", ""))
 
 
 # ---- the template's formulas where the cells actually are ---------------------------
@@ -84,7 +78,6 @@ def translate_formula(formula: str, cell_map: CellMap) -> str | None:
 
     None when a reference has no place any more (a deleted row or column).
     """
-    out, last = [], 0
     failed = False
 
     def move(m: re.Match) -> str:
@@ -95,12 +88,8 @@ def translate_formula(formula: str, cell_map: CellMap) -> str | None:
             return m.group(0)
         return f"{m.group(1)}{target[0]}{m.group(3)}{target[1]}"
 
-    for m in _STRING.finditer(formula):
-        out.append(_REF_TOKEN.sub(move, formula[last:m.start()]))
-        out.append(m.group(0))
-        last = m.end()
-    out.append(_REF_TOKEN.sub(move, formula[last:]))
-    return None if failed else "".join(out)
+    moved = outside_strings(formula, lambda part: _REF_TOKEN.sub(move, part))
+    return None if failed else moved
 
 
 def _cell_map(pos: L.InputPositions, rows: dict[int, int]) -> CellMap:
