@@ -24,9 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
+# Measure this checkout even when xlperf is not installed (or installed from elsewhere).
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process or of any child it waited for (LibreOffice runs as a child)."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _worker(task: str, book: Path, out: Path) -> dict:
@@ -67,7 +73,7 @@ def _worker(task: str, book: Path, out: Path) -> dict:
 
 def _measure(task: str, book: Path, out: Path) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--worker", task, str(book), str(out)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=_ENV)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -77,7 +83,7 @@ def _measure_recalc(book: Path, out: Path) -> dict:
     """`xlperf recalc` as a user runs it; peak RSS of the child from wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "xlperf", "recalc", str(book), "-o", str(out), "--json"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -89,7 +95,7 @@ def _measure_recalc(book: Path, out: Path) -> dict:
 def _build(size: int, folder: Path) -> Path:
     book = folder / f"bench_{size}.xlsx"
     subprocess.run([sys.executable, "-m", "xlperf", "new", str(book), "--projects", str(size), "--example"],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=_ENV)
     return book
 
 
@@ -123,6 +129,7 @@ def main() -> None:
                 measured["excelmodel"] = _measure("excelmodel", book, out)
             if not args.no_libreoffice and libreoffice.available():
                 measured["libreoffice"] = _measure("libreoffice", book, out)
+            measured["formulas"] = _count_formulas(book)
             rows.append((size, measured))
             _print_row(size, measured)
     print()
@@ -131,8 +138,18 @@ def main() -> None:
         _print_row(size, measured)
 
 
+def _count_formulas(book: Path) -> int:
+    """Formula cells in the workbook, counted in the sheet XML (no need to load it)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(book) as z:
+        return sum(len(re.findall(rb"<f[ >/]", z.read(n))) for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+
+
 def _print_row(size: int, measured: dict) -> None:
     floor = measured.get("floor", {}).get("seconds")
+    print(f"{size:>8}  formulas      {measured.get('formulas', 0):>7}", flush=True)
     for what in ("floor", "recalc", "crosscheck", "excelmodel", "libreoffice"):
         m = measured.get(what)
         if m is None:

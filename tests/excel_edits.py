@@ -14,6 +14,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from xlperf.formula.parser import outside_strings
 
 _REF = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(])")
+_ROW_RANGE = re.compile(r"(?<![A-Za-z0-9_.])(\$?[A-Z]{1,3}\$?)(\d+):(\$?[A-Z]{1,3}\$?)(\d+)(?![A-Za-z0-9_(])")
 
 
 def _rewrite(formula: str, move) -> str:
@@ -72,7 +73,29 @@ def delete_rows(ws, idx: int, amount: int = 1) -> None:
             return None
         return r - amount
 
-    _shift_refs(ws, row_fn=fn)
+    def single(m):
+        row = fn(int(m.group(4)))
+        return "#REF!" if row is None else f"{m.group(1)}{m.group(2)}{m.group(3)}{row}"
+
+    def shrink(m):
+        # Excel shrinks a range that loses its first or last rows; only a range deleted whole becomes #REF!.
+        first, last = int(m.group(2)), int(m.group(4))
+        if idx <= first and last < idx + amount:
+            return "#REF!"
+        new_first = first if first < idx else max(first - amount, idx)
+        new_last = last if last < idx else max(last - amount, idx - 1)
+        return f"{m.group(1)}{new_first}:{m.group(3)}{new_last}"
+
+    def move(part: str) -> str:
+        pieces = []
+        last_end = 0
+        for m in _ROW_RANGE.finditer(part):  # ranges first, then the single references between them
+            pieces += [_REF.sub(single, part[last_end:m.start()]), shrink(m)]
+            last_end = m.end()
+        return "".join(pieces) + _REF.sub(single, part[last_end:])
+
+    for cell in _formulas(ws):
+        cell.value = outside_strings(cell.value, move)
     ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
     for r in list(ws.merged_cells.ranges):
         ws.merged_cells.remove(r)

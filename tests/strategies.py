@@ -19,7 +19,8 @@ typed_number = st.builds(Typed, st.floats(min_value=0, max_value=2, allow_nan=Fa
 typed_value = st.one_of(typed_quantity, typed_quantity, typed_text, typed_number)
 _names = st.sampled_from(["验收合格率", "培训人次", "项目成本控制", "群众投诉率", "资金拨付及时性", "服务对象满意度",
                           "运维费用", "系统可用率", "差错率", "投诉处理率", "预算执行率"])
-_weights = st.one_of(st.none(), st.integers(min_value=0, max_value=30), st.decimals(min_value=0, max_value=30, places=2))
+_weights = st.one_of(st.none(), st.integers(min_value=0, max_value=30), st.decimals(min_value=0, max_value=30, places=2),
+                     st.decimals(min_value=0, max_value=30, places=3))  # 3.335 at 100% scores 3.33, not 3.34
 _directions = st.sampled_from(["", "", "", "正向", "反向", "定性"])
 
 

@@ -61,12 +61,8 @@ def test_every_command_exits_2_and_writes_nothing(tmp_path, name):
     before = folder_state(tmp_path)
     extra = ["--password", case.password] if case.password else []
     for command in (["recalc", path, *extra], ["check", path, *extra], ["add-project", path, "--name", "新项目", *extra],
-                    ["export", path]):
-        if command[0] == "export" and "export" not in {c.name for c in app.registered_commands}:
-            continue
-        # export has no --password option: it reads $XLPERF_PASSWORD, as every command does
-        result = runner.invoke(app, [str(a) for a in command], catch_exceptions=False,
-                               env={"XLPERF_PASSWORD": case.password or ""})
+                    ["export", path, *extra]):  # mail first asks for the export record; see below
+        result = runner.invoke(app, [str(a) for a in command], catch_exceptions=False)
         assert result.exit_code == 2, (command, result.stdout)
         assert "Traceback" not in result.stderr and result.stderr.strip(), command
         assert case.message in " ".join(result.stderr.split()).replace(" ", "") or \
@@ -128,6 +124,23 @@ def test_encrypted_workbook_opens_with_password_in_memory(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["加密.xlsx"]  # nothing decrypted on disk
 
 
+def test_export_and_mail_take_the_password_too(tmp_path):
+    """An encrypted master: export decrypts it in memory with --password; no decrypted copy of the master on disk."""
+    from .bad_files import encrypted_bytes
+
+    path = tmp_path / "加密.xlsx"
+    path.write_bytes(encrypted_bytes("密码123"))
+    outdir = tmp_path / "导出"
+    result = runner.invoke(app, ["export", str(path), "--outdir", str(outdir), "--password", "密码123"])
+    assert result.exit_code in (0, 1), result.stderr
+    assert [p.name for p in outdir.glob("*.xlsx")]  # the per-project files were written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["加密.xlsx", "导出"]
+    result = runner.invoke(app, ["mail", str(path), "--outdir", str(outdir), "--dry-run", "--to", "czj@example.cn",
+                                 "--password", "密码123"])
+    assert result.exit_code in (0, 1), result.stderr
+    assert list((outdir / "待发送邮件").glob("*.eml"))
+
+
 # ---- sheet-level cases --------------------------------------------------------------------
 def _recalc_case(tmp_path, name):
     case = SHEET_CASES[name]
@@ -159,6 +172,10 @@ def test_hand_edited_sheet_reports_at_the_right_cell(tmp_path, name):
         assert not result.indicators and result.budget is None  # a shifted table is never read
         errors = [f for f in report.findings if f.severity == "error"]
         assert [f.code for f in errors] == ["layout-changed"]  # one finding, nothing else made up
+        assert result.total is None and result.grade == "未评分"  # never a made-up 0 分 差
+        out = openpyxl.load_workbook(path)
+        summary = {row[0]: row for row in out[L.SUMMARY_SHEET].iter_rows(min_row=2, values_only=True)}
+        assert summary[result.project.name][1:3] == (None, "未评分")
     for r in result.indicators:  # never a score above its weight
         if r.score is not None:
             assert r.indicator.weight.is_number and r.score <= r.indicator.weight.number

@@ -91,6 +91,77 @@ def test_no_crosscheck_flag(seed_book):
     assert ("formula-rule-mismatch", SHEET, SCORE) not in _findings(seed_book, crosscheck=False)
 
 
+def test_deleted_formula(seed_book):
+    _edit(seed_book, SCORE, None)  # the Delete key on a computed cell
+    assert ("formula-deleted", SHEET, SCORE) in _findings(seed_book)
+
+
+def _delete_row(path: Path, row: int) -> None:
+    """Delete one whole row the way Excel does: everything below moves up, every reference follows."""
+    from tests.excel_edits import delete_rows
+
+    wb = load_workbook(path)
+    delete_rows(wb[SHEET], row)
+    wb.save(path)
+
+
+def test_deleted_indicator_row_is_checked_where_the_cells_are_now(seed_book):
+    """After a row is deleted the formulas sit one row up: checked there, with no false finding."""
+    _delete_row(seed_book, L.INDICATOR_FIRST_ROW + 3)
+    report = recalc_workbook(seed_book, seed_book.with_name("out.xlsx"), PROFILE)
+    assert "layout-moved" in {f.code for f in report.findings}
+    assert not [f for f in report.findings if f.code in CROSSCHECK_CODES or f.code.startswith("formula-")]
+    assert report.results[0].total == Decimal("88.53")  # 99.78 less the deleted row's 11.25
+
+
+def test_deleted_row_then_tampering_is_caught_at_the_moved_cell(seed_book):
+    _delete_row(seed_book, L.INDICATOR_FIRST_ROW + 3)
+    moved_row = ROW - 1
+    score, next_rate = L.indicator_cell("score", moved_row), L.indicator_cell("rate", moved_row + 1)
+    wb = load_workbook(seed_book)
+    wb[SHEET][score] = 11.25
+    wb[SHEET][next_rate] = f"=ROUND(MAX(M{moved_row + 2}/L{moved_row + 2},0),4)"  # dragged one row off
+    wb.save(seed_book)
+    found = _findings(seed_book)
+    assert ("formula-overwritten", SHEET, score) in found
+    assert ("formula-rule-mismatch", SHEET, next_rate) in found
+    assert ("formula-overwritten", SHEET, SCORE) not in found  # not at the template's cell
+
+
+def test_deleting_the_tables_last_row_shrinks_the_totals_without_findings(seed_book):
+    """Excel shrinks SUM(E24:E63) to SUM(E24:E62) when row 63 goes: nothing to report but the move."""
+    _delete_row(seed_book, L.INDICATOR_LAST_ROW)
+    found = _findings(seed_book)
+    assert not [f for f in found if f[0] in CROSSCHECK_CODES or f[0].startswith("formula-")]
+
+
+def test_deleted_budget_row_is_reported_at_its_label(seed_book):
+    """Row (7) deleted: the 预算执行率 link has nothing to point at; the sheet is not scored from guessed cells."""
+    row7 = L.BUDGET_ROW_NUMBERS[L.BUDGET_ROWS[-1]]
+    _delete_row(seed_book, row7)
+    assert ("layout-changed", SHEET, f"A{row7}") in _findings(seed_book)
+
+
+@pytest.mark.parametrize("weight, actual, score", [("3.335", "100%", "3.33"), ("16.665", "100%", "16.66"),
+                                                   ("3.335", "99.9%", "3.33"), ("33.333", "100%", "33.33")])
+def test_score_never_above_a_weight_with_three_decimals(tmp_path, weight, actual, score):
+    """The rule and the template formula agree that 3.335 × 100% scores 3.33 (3.34 would exceed the weight)."""
+    import dataclasses
+
+    rows = list(SEED_004.indicators)
+    rows[1] = dataclasses.replace(rows[1], weight=float(weight), target="100%", actual=actual)
+    path = tmp_path / "权重.xlsx"
+    new_workbook([dataclasses.replace(SEED_004, indicators=tuple(rows))], PROFILE).save(path)
+    report = recalc_workbook(path, tmp_path / "out.xlsx", PROFILE)
+    row = L.INDICATOR_FIRST_ROW + 1
+    assert report.results[0].indicators[1].score == Decimal(score)
+    assert FormulaBook(load_workbook(path), [SHEET]).value(SHEET, *_rc(L.indicator_cell("score", row))) == float(score)
+    assert not [f for f in report.findings if f.code in CROSSCHECK_CODES]
+    if libreoffice.available():
+        lo = load_workbook(libreoffice.recalculate(path, tmp_path / "lo"), data_only=True)
+        assert lo[SHEET][L.indicator_cell("score", row)].value == pytest.approx(float(score), rel=1e-12)
+
+
 def _patch_cached(path: Path, sheet_index: int, ref: str, new_value: str) -> None:
     """Overwrite the cached <v> of one formula cell inside the .xlsx, the way a non-recalculating tool leaves it."""
     tmp = path.with_suffix(".tmp")

@@ -19,7 +19,7 @@ from . import __version__
 from . import layout as L
 from .model import ERROR, INFO, SEVERITY_LABELS, WARNING
 from .profiles import DEFAULT_PROFILE, available_profiles, load_profile
-from .workbook_io import UnreadableWorkbook
+from .workbook_io import UnreadableWorkbook, reading_options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 DEMO_FILE = "绩效自评示例.xlsx"
@@ -250,6 +250,8 @@ def export(
     pdf: bool = typer.Option(False, "--pdf", help="同时用 LibreOffice 生成每个项目附件1的 PDF"),
     force: bool = typer.Option(False, "--force", help="有错误级问题的项目也导出（附带校验结果表）"),
     profile: str = ProfileOption,
+    password: Optional[str] = PasswordOption,
+    convert: bool = ConvertOption,
 ) -> None:
     """每个项目导出一个只含数值的工作簿（附件1、预算执行情况表，有问题时附校验结果），供报送；不修改主工作簿。"""
     from .export import ExportError, export_workbook
@@ -263,7 +265,8 @@ def export(
             bar(what, done, total)
 
     try:
-        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress)
+        with reading_options(password=password, convert=convert):
+            report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress)
     except (UnreadableWorkbook, ExportError) as exc:
         bar.close()
         _fail(str(exc))
@@ -281,6 +284,8 @@ def mail(
     resend: bool = typer.Option(False, "--resend", help="发送记录中已发送过的也重新发送"),
     outdir: Optional[Path] = typer.Option(None, "--outdir", help="导出文件夹（与 export 相同；默认工作簿旁的“<工作簿名>_导出”）"),
     config: Optional[Path] = typer.Option(None, "--config", help="配置文件（默认：工作簿旁的 xlperf.toml 与用户配置文件夹中的 xlperf.toml）"),
+    password: Optional[str] = PasswordOption,
+    convert: bool = ConvertOption,
 ) -> None:
     """把导出的每个项目工作簿（及 PDF）发送到项目清单“电子邮箱”列的地址（及 --to/--cc）。"""
     from .export import ManifestError
@@ -288,14 +293,24 @@ def mail(
 
     bar = _ProgressBar()
     try:
-        report = send_mail(book, outdir, to or (), cc or (), dry_run=dry_run, resend=resend, config=config,
-                           progress=bar)
+        with reading_options(password=password, convert=convert):
+            report = send_mail(book, outdir, to or (), cc or (), dry_run=dry_run, resend=resend, config=config,
+                               progress=bar)
     except (UnreadableWorkbook, ManifestError, MailConfigError) as exc:
         bar.close()
         _fail(str(exc))
     bar.close()
     _print_mail(report)
     raise typer.Exit(EXIT_FINDINGS if report.failures else EXIT_OK)
+
+
+# ---- Excel on the web and Mac: xlwings Server (issue 7) -------------------------
+from .server.cli import serve as _serve  # noqa: E402  (light: typer only; the server is imported when run)
+
+app.command("serve")(_serve)
+
+from .addin import addin_app as _addin_app  # noqa: E402  (desktop Excel add-in, issue 7; stdlib + typer only)
+app.add_typer(_addin_app, name="addin")
 
 
 def _print_export(report) -> None:
@@ -371,7 +386,7 @@ def _print_recalc(report, written_to: Path) -> None:
     for r in report.results:
         c = _counts(r.findings)
         rate = "" if r.budget_execution_rate is None else f"{r.budget_execution_rate}%"
-        table.add_row(r.project.name, str(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
+        table.add_row(r.project.name, "—" if r.total is None else str(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
     out.print(table)
     _print_findings(report.findings)
     out.print(f"已写入 {written_to}（附件1 {len(report.annex_sheets)} 张、{L.SUMMARY_SHEET}、{L.FINDINGS_SHEET}）", highlight=False)

@@ -14,11 +14,10 @@ from pathlib import Path
 from . import layout as L
 from .formula import runtime as rt
 from .formula.book import FormulaBook, cell_name, formula_of
-from .readers.input_sheet import normalise_formula
+from .readers.input_sheet import expected_formulas, normalise_formula
 from .formula.cached import cached_formula_values
 from .model import ERROR, WARNING, Finding, Loc, ProjectResult
 from .rules.indicator import make_finding
-from .template.formulas import template_formulas
 from .values import format_number
 
 _TOLERANCE = Decimal("1e-9")
@@ -71,34 +70,36 @@ def _difference(a, b) -> str:
 
 def rule_values(result: ProjectResult) -> dict[str, object]:
     """The rule's value for each formula cell of one input sheet that the rules also compute."""
+    pos = result.project.positions
     out: dict[str, object] = {}
     rows_with_errors = {f.cell for f in result.findings if f.severity == ERROR}
     if result.budget is not None:
         for (row, col), amount in result.budget.amounts.items():
-            out[L.budget_cell(row, col)] = amount
+            out[pos.budget_cell(row, col)] = amount
     for r in result.indicators:
         row = r.indicator.row
         input_cells = {loc.cell for loc in r.indicator.cells.values()}
         if input_cells & rows_with_errors:
             continue  # the rules refuse to score this row; Excel's value there is no score
-        out[L.indicator_cell("rate", row)] = r.rate
-        out[L.indicator_cell("score", row)] = r.score
+        out[pos.indicator_cell("rate", row)] = r.rate
+        out[pos.indicator_cell("score", row)] = r.score
         if r.indicator.direction is None and not r.is_budget:
-            out[L.indicator_cell("direction", row)] = r.direction
+            out[pos.indicator_cell("direction", row)] = r.direction
         if r.indicator.actual_linked:
-            out[L.indicator_cell("actual", row)] = r.indicator.actual.shown or None
+            out[pos.indicator_cell("actual", row)] = r.indicator.actual.shown or None
     if not rows_with_errors:
-        out[L.TOTAL_SCORE_CELL] = result.total
-        out[L.GRADE_CELL] = result.grade
+        out[pos.total_score_cell] = result.total
+        out[pos.grade_cell] = result.grade
     return out
 
 
 def _computed_cells(result: ProjectResult) -> list[str]:
     """Formula cells the input reader never reads: 完成率, 指标得分, the helper columns and the totals."""
+    pos = result.project.positions
     rows = {r.indicator.row for r in result.indicators}
-    cells = [L.indicator_cell(f, row) for row in sorted(rows)
-             for f in ("rate", "score", "target_number", "actual_number")]
-    return cells + [L.WEIGHT_TOTAL_CELL, L.TOTAL_SCORE_CELL, L.GRADE_CELL]
+    fields = [f for f in ("rate", "score", "target_number", "actual_number") if f in pos.indicator_columns]
+    cells = [pos.indicator_cell(f, row) for row in sorted(rows) for f in fields]
+    return cells + [pos.weight_total_cell, pos.total_score_cell, pos.grade_cell]
 
 
 def overwritten_formulas(wb, result: ProjectResult, expected: dict[str, str]) -> list[Finding]:
@@ -108,6 +109,8 @@ def overwritten_formulas(wb, result: ProjectResult, expected: dict[str, str]) ->
     for ref in _computed_cells(result):
         cell = ws[ref]
         loc = Loc(ws.title, ref)
+        if ref not in expected:
+            continue  # the template has no formula here in this sheet's layout (a referenced row was deleted)
         if cell.data_type == "f":
             formula = formula_of(cell) or ""
             if formula != expected[ref] and normalise_formula(formula) != normalise_formula(expected[ref]):
@@ -162,20 +165,23 @@ def crosscheck_any(wb, path: Path, sheets: list[str]) -> list[Finding]:
     return findings
 
 
-def crosscheck(wb, path: Path, results: list[ProjectResult]) -> list[Finding]:
-    """Findings for every formula cell of the projects' input sheets where two witnesses disagree."""
+def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None,
+               cached: dict | None = None) -> list[Finding]:
+    """Findings for every formula cell of the projects' input sheets where two witnesses disagree.
+
+    The stored values are the file's at path, or cached (sheet → (row, column) → value) when given.
+    """
     sheets = [r.project.sheet for r in results]
     book = FormulaBook(wb, sheets)
-    cached = cached_formula_values(path, sheets)
+    if cached is None:
+        cached = cached_formula_values(path, sheets)
     findings: list[Finding] = []
-    expected = template_formulas()
     for result in results:
         positions = result.project.positions
-        if positions is None or positions.moved:
-            # Rows/columns moved (or the layout was not found): the cells below are the template's, not this
-            # sheet's. The reader already reported it; checking at the template's cells would point at wrong cells.
-            continue
+        if positions is None:
+            continue  # the tables were not found at all: the reader reported it, there is nothing to compare
         sheet = result.project.sheet
-        findings += overwritten_formulas(wb, result, expected)
+        # Rows or columns moved: the template's formulas translated to where this sheet's cells are now.
+        findings += overwritten_formulas(wb, result, expected_formulas(positions, profile))
         findings += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
     return findings

@@ -207,7 +207,7 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
 
     meta = result.project.meta
     errors = sum(1 for f in result.findings if f.severity == ERROR)
-    item = ExportItem(name=result.project.name, sheet=result.project.sheet, total=format_number(result.total),
+    item = ExportItem(name=result.project.name, sheet=result.project.sheet, total="" if result.total is None else format_number(result.total),
                       grade=result.grade, unit=str(meta.get("unit") or ""), year=str(meta.get("year") or ""),
                       errors=errors)
     if errors and not force:

@@ -26,6 +26,10 @@ FORBIDDEN_SHEET_CHARS = '[]:*?/\\'
 # A custom document property listing the sheets xlperf generated (so recalc
 # replaces exactly those and never a sheet the user made).
 GENERATED_PROPERTY = "xlperf.generated_sheets"
+# A sheet-scoped defined name on every generated sheet, ="<the sheet's name>": the record
+# Excel itself (and xlwings, which cannot set document properties) reads and writes.
+# A copy or a renamed sheet no longer matches its own name, so it counts as the user's.
+GENERATED_MARKER = "xlperf_generated"
 
 # ---- 项目清单 ---------------------------------------------------------------
 PROJECT_LIST_COLUMNS = ("项目名称", "预算单位", "主管部门", "项目负责人", "联系人", "联系电话", "电子邮箱", "年度", "录入表")

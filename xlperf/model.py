@@ -159,7 +159,7 @@ class ProjectResult:
     project: Project
     indicators: tuple[IndicatorResult, ...]
     budget: BudgetResult | None
-    total: Decimal
+    total: Decimal | None  # None: the sheet's tables were not found, nothing was scored (grade UNSCORED_GRADE)
     grade: str
     findings: tuple[Finding, ...]
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from openpyxl.packaging.custom import StringProperty
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
 from . import layout as L
@@ -44,7 +47,7 @@ class RecalcReport:
                     "name": r.project.name,
                     "sheet": r.project.sheet,
                     "annex_sheet": annex,
-                    "total": format_number(r.total),
+                    "total": None if r.total is None else format_number(r.total),
                     "grade": r.grade,
                     "budget_execution_rate": None if r.budget_execution_rate is None else str(r.budget_execution_rate),
                 }
@@ -54,9 +57,10 @@ class RecalcReport:
         }
 
 
-def score_workbook(wb: Workbook, source: Path, profile: Profile, progress: Progress | None = None) -> list[ProjectResult]:
-    cached = _CachedValues(source)
-    projects = read_projects(wb, cached, profile)
+def score_workbook(wb: Workbook, source: Path, profile: Profile, progress: Progress | None = None,
+                   cached: Callable[[str, str], object] | None = None) -> list[ProjectResult]:
+    """cached: the value a formula cell shows, when not the one stored in the file at source."""
+    projects = read_projects(wb, cached or _CachedValues(source), profile)
     results = []
     for i, project in enumerate(projects, start=1):
         results.append(score_project(project, profile))
@@ -73,25 +77,49 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
     profile = profile or load_profile()
     path = Path(path)
     wb = open_workbook(path)
-    results = score_workbook(wb, path, profile, progress)
+    report = recalc_in_memory(wb, path, profile, progress, crosscheck)
+    save_workbook_atomic(wb, Path(output) if output else path)
+    return report
+
+
+def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,
+                     crosscheck: bool = True, cached: dict | None = None) -> RecalcReport:
+    """Score wb's input sheets and write the generated sheets into wb (which is not saved).
+
+    path names the workbook in messages. cached (sheet → (row, column) → value): what
+    the formula cells show, when that is not stored in the file at path (an xlwings Book).
+    """
+    results = score_and_crosscheck(wb, path, profile, progress, crosscheck, cached)
+    findings = tuple(f for r in results for f in r.findings)
+    annex_sheets = write_generated_sheets(wb, results, findings, progress)
+    return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
+
+
+def score_and_crosscheck(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,
+                         crosscheck: bool = True, cached: dict | None = None) -> list[ProjectResult]:
+    """Every input sheet scored, with the formula cross-check's findings. Raises UnreadableWorkbook when there is none."""
+    shown = None if cached is None else (lambda sheet, ref: cached.get(sheet, {}).get(coordinate_to_tuple(ref)))
+    results = score_workbook(wb, path, profile, progress, cached=shown)
     if not results:
         # Nothing to score: never add sheets to someone else's workbook (a reviewer's 附件1, say).
         raise UnreadableWorkbook(f"{path.name} 中没有找到项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），未写入任何内容；"
                                  "审核已填好的附件1请用 xlperf check，新建主工作簿请用 xlperf new")
     if crosscheck:
-        results = crosscheck_results(wb, path, results)
-    findings = tuple(f for r in results for f in r.findings)
-    annex_sheets = write_generated_sheets(wb, results, findings, progress)
-    save_workbook_atomic(wb, Path(output) if output else path)
-    return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
+        results = crosscheck_results(wb, path, results, profile, cached=cached)
+    return results
 
 
-def crosscheck_results(wb: Workbook, path: Path, results: list[ProjectResult]) -> list[ProjectResult]:
-    """Add the formula cross-check's findings to each project they concern."""
+def crosscheck_results(wb: Workbook, path: Path | None, results: list[ProjectResult], profile: Profile | None = None,
+                       cached: dict | None = None) -> list[ProjectResult]:
+    """Add the formula cross-check's findings to each project they concern.
+
+    cached: the formulas' stored values (sheet → (row, column) → value) when they do not
+    come from the file at path (an xlwings Book: the values Excel shows).
+    """
     from .crosscheck import crosscheck
 
     extra: dict[str, list[Finding]] = {}
-    for f in crosscheck(wb, path, results):
+    for f in crosscheck(wb, path, results, profile, cached=cached):
         extra.setdefault(f.sheet, []).append(f)
     return [dataclasses.replace(r, findings=r.findings + tuple(extra.get(r.project.sheet, ()))) for r in results]
 
@@ -126,14 +154,34 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
 
 
 def generated_sheet_names(wb: Workbook) -> list[str]:
-    for prop in wb.custom_doc_props.props:
+    """The sheets xlperf generated: those whose marker name (layout.GENERATED_MARKER) names them.
+
+    A workbook without any marker (written before markers existed) falls back to
+    the custom document property.
+    """
+    markers = {ws.title: marker_sheet_name(ws.defined_names[L.GENERATED_MARKER].attr_text)
+               for ws in wb.worksheets if L.GENERATED_MARKER in getattr(ws, "defined_names", {})}
+    if markers:
+        return [title for title, named in markers.items() if named == title]
+    for prop in getattr(wb.custom_doc_props, "props", []):
         if prop.name == L.GENERATED_PROPERTY:
             try:
                 names = json.loads(prop.value)
             except (TypeError, ValueError):
                 return []
-            return [n for n in names if isinstance(n, str)]
+            return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
     return []
+
+
+def marker_formula(sheet: str) -> str:
+    """The marker's definition on a generated sheet: its own name as a text constant, '="汇总"'."""
+    return '="' + sheet.replace('"', '""') + '"'
+
+
+def marker_sheet_name(definition: str | None) -> str | None:
+    """The sheet name a marker definition holds ('="汇总"' or '"汇总"'); None for anything else."""
+    m = re.fullmatch(r'=?\s*"((?:[^"]|"")*)"\s*', definition or "")
+    return m.group(1).replace('""', '"') if m else None
 
 
 def _record_generated(wb: Workbook, names: list[str]) -> None:
@@ -142,6 +190,8 @@ def _record_generated(wb: Workbook, names: list[str]) -> None:
         if prop.name == L.GENERATED_PROPERTY:
             props.props.remove(prop)
     props.append(StringProperty(name=L.GENERATED_PROPERTY, value=json.dumps(names, ensure_ascii=False)))
+    for name in names:
+        wb[name].defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=marker_formula(name)[1:])
 
 
 class _CachedValues:

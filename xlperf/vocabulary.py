@@ -94,3 +94,5 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 SATISFACTION_LEVEL1 = "满意度指标"
 SATISFACTION_WORD = "满意"
+# The grade of an input sheet whose tables could not be found: nothing was scored, so no score is shown.
+UNSCORED_GRADE = "未评分"

@@ -704,15 +704,6 @@ def _check_dimensions(path: Path, wb: Workbook) -> None:
 
 
 def _generated_sheets(wb: Workbook) -> list[str]:
-    import json
+    from .pipeline import generated_sheet_names  # the one reader of the record (markers, else the property)
 
-    from .layout import GENERATED_PROPERTY
-
-    for prop in getattr(wb.custom_doc_props, "props", []):
-        if prop.name == GENERATED_PROPERTY:
-            try:
-                names = json.loads(prop.value)
-            except (TypeError, ValueError):
-                return []
-            return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-    return []
+    return generated_sheet_names(wb)

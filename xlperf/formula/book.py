@@ -93,6 +93,11 @@ class FormulaBook:
         return cell.number_format if cell is not None else None
 
     # ---- evaluating ---------------------------------------------------------------
+    def evaluate(self, sheet: str, r: int, c: int, formula: str):
+        """What formula would give at sheet!(r, c), whatever that cell holds now."""
+        self._load(sheet)
+        return self._evaluate(sheet, r, c, formula)
+
     def _compiled(self, formula: str, r: int, c: int):
         key = (formula, r, c)
         fn = self.by_text.get(key)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from ..model import ERROR, WARNING, Finding, IndicatorResult, Project, ProjectResult, Value
 from ..profiles import Profile
 from ..values import CENT, format_number, format_percent, half_up
-from ..vocabulary import BUDGET_LEVEL
+from ..vocabulary import BUDGET_LEVEL, UNSCORED_GRADE
 from .budget import COLUMN_LABELS, derive_budget
 from .indicator import indicator_score, make_finding, score_indicator, standard_level1, valid_weight
 
@@ -53,9 +53,13 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
     total = total_score(r.score for r in results)
     findings += _check_weights(project, results, profile)
     findings += _check_budget_link(project, results, budget, total, profile)
-    if not results and not any(f.code == "layout-changed" for f in project.read_findings):  # already said why
+    unreadable = any(f.code == "layout-changed" for f in project.read_findings)  # the reader said why
+    if not results and not unreadable:
         findings.append(make_finding(ERROR, "no-indicators", project.total_loc or None,
                                      f"项目“{project.name}”没有填写任何绩效指标"))
+    if unreadable:  # never a 0 分 差 for a sheet nobody could read
+        return ProjectResult(project=project, indicators=tuple(results), budget=budget, total=None,
+                             grade=UNSCORED_GRADE, findings=tuple(findings))
     return ProjectResult(project=project, indicators=tuple(results), budget=budget, total=total,
                          grade=grade(total, profile), findings=tuple(findings))
 

@@ -163,9 +163,10 @@ def _at_least_words() -> list[str]:
 
 
 def score_formula(row: int) -> str:
-    """指标得分 = ROUND(权重 × MIN(完成率, 1), 2)."""
+    """指标得分 = ROUND(权重 × MIN(完成率, 1), 2), never above the weight (rules.indicator.indicator_score)."""
     rate, weight = L.indicator_cell("rate", row), L.indicator_cell("weight", row)
-    return f'=IF(OR({rate}="",NOT(ISNUMBER({weight}))),"",ROUND({weight}*MIN({rate},1),2))'
+    return (f'=IF(OR({rate}="",NOT(ISNUMBER({weight}))),"",'
+            f'MIN(ROUND({weight}*MIN({rate},1),2),ROUNDDOWN({weight},2)))')
 
 
 def budget_link_formula() -> str:

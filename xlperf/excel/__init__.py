@@ -1,0 +1,234 @@
+"""xlperf inside Excel: the file pipeline run on an xlwings Book.
+
+Desktop Excel's ribbon runs `import xlperf; xlperf.main()`, which calls
+`recalc(xw.Book.caller())`; xlwings Server's scripts call `recalc(book)` and
+`check(book)` with the Book of the Office.js payload. Each reads the Book into
+the pipeline's workbook model (reader.py), runs the same scoring, cross-check and
+writers as `xlperf recalc`, and copies the generated sheets onto the Book
+(writer.py). The user is told the outcome in a Chinese alert, never a traceback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+from .. import layout as L
+from ..model import ERROR, INFO, WARNING
+from ..values import format_number
+
+TITLE = "xlperf"
+MAX_LISTED = 12  # projects named in the alert; the rest are in 汇总
+WEB_NOTE = ("说明：Excel 网页版只传送单元格的值、不传送公式，xlperf 已按模板公式核对各自动计算单元格显示的数值；"
+            "结果相同的其他公式、百分比格式的小数位数无法识别（详见 README“Excel 中的按钮”）。")
+NEEDS_FILE = ("{what}需要保存在本机的工作簿：请在桌面版 Excel 中打开并保存工作簿后再点“{what}”，"
+              "或在命令行运行 xlperf {command} 工作簿.xlsx。")
+
+
+def recalc(book, profile=None, *, alert: bool = True):
+    """Score every input sheet of book and write 附件1, 汇总 and 校验结果 into it, as `xlperf recalc` does.
+
+    Returns the pipeline's RecalcReport, or None when nothing could be done (the user was told why).
+    """
+    return _guarded(book, alert, _recalc, profile)
+
+
+def check(book, profile=None, *, alert: bool = True):
+    """The same reading, scoring and cross-check as recalc; only the 校验结果 sheet is written.
+
+    Returns the RecalcReport (annex_sheets empty), or None when nothing could be done.
+    """
+    return _guarded(book, alert, _check, profile)
+
+
+def export(book, profile=None, *, alert: bool = True):
+    """`xlperf export` on the workbook's file (desktop Excel: as last saved). Returns the ExportReport or None."""
+    return _guarded(book, alert, _export, profile)
+
+
+def mail(book, *, alert: bool = True):
+    """`xlperf mail` on the workbook's file (desktop Excel). Returns the MailReport or None."""
+    return _guarded(book, alert, _mail)
+
+
+# ---- the commands -----------------------------------------------------------------
+def _recalc(book, run: _Run, profile):
+    from ..pipeline import generated_sheet_names, recalc_in_memory
+    from .writer import replace_sheets
+
+    profile, copy = _read(book, profile)
+    old = [name for name in generated_sheet_names(copy.wb) if name in copy.wb.sheetnames]
+    report = recalc_in_memory(copy.wb, Path(book.name), profile, crosscheck=True, cached=copy.cached)
+    new = set(generated_sheet_names(copy.wb))
+    run.writing = True
+    replace_sheets(book, copy.wb, old, [name for name in copy.wb.sheetnames if name in new])
+    report = dataclasses.replace(report, file=book.fullname)
+    if run.alert:
+        _alert(book, _recalc_summary(report, copy.formulas_read))
+    return report
+
+
+def _check(book, run: _Run, profile):
+    from ..pipeline import RecalcReport, generated_sheet_names, score_and_crosscheck
+    from ..writers.findings_sheet import write_findings_sheet
+    from .writer import replace_sheets
+
+    profile, copy = _read(book, profile)
+    results = score_and_crosscheck(copy.wb, Path(book.name), profile, cached=copy.cached)
+    findings = tuple(f for r in results for f in r.findings)
+    generated = set(generated_sheet_names(copy.wb))
+    name = L.safe_sheet_name(L.FINDINGS_SHEET, set(copy.wb.sheetnames) - generated, reserved=False)
+    if name in copy.wb.sheetnames:
+        del copy.wb[name]
+    write_findings_sheet(copy.wb, list(findings), sheet_name=name)
+    run.writing = True
+    replace_sheets(book, copy.wb, [name] if name in generated else [], [name])
+    report = RecalcReport(file=book.fullname, results=tuple(results), annex_sheets=(), findings=findings)
+    if run.alert:
+        _alert(book, _check_summary(report, name, copy.formulas_read))
+    return report
+
+
+def _export(book, run: _Run, profile):
+    from ..export import export_workbook
+
+    path = _saved_file(book)
+    if path is None:
+        if run.alert:
+            _alert(book, NEEDS_FILE.format(what="导出", command="export"), critical=True)
+        return None
+    report = export_workbook(path, None, profile)
+    if run.alert:
+        lines = [f"已按最近一次保存的“{path.name}”导出 {len(report.exported)} 个项目到：{report.outdir}"]
+        lines += [f"· {item.name}：未导出，{item.skipped or item.failed}" for item in report.items if not item.ok]
+        _alert(book, "\n".join(lines), critical=report.has_problems)
+    return report
+
+
+def _mail(book, run: _Run):
+    from ..mail import send_mail
+
+    path = _saved_file(book)
+    if path is None:
+        if run.alert:
+            _alert(book, NEEDS_FILE.format(what="发送邮件", command="mail"), critical=True)
+        return None
+    report = send_mail(path)
+    if run.alert:
+        lines = [f"已发送 {len(report.sent)} 个收件人；发送记录：{report.log}" if report.sent else "本次没有发送邮件。"]
+        if report.already:
+            lines.append(f"{len(report.already)} 个收件人此前已发送过，本次未发送（重新发送请在命令行加 --resend）。")
+        lines += [f"· {f.project} → {f.recipient or ''}：{f.reason}" for f in report.failures]
+        _alert(book, "\n".join(lines), critical=bool(report.failures))
+    return report
+
+
+# ---- shared -------------------------------------------------------------------------
+def _read(book, profile):
+    from ..pipeline import generated_sheet_names
+    from ..profiles import load_profile
+    from .reader import read_book
+
+    profile = profile or load_profile()
+    copy = read_book(book, profile)
+    if not generated_sheet_names(copy.wb):
+        _property_fallback(book, copy.wb)
+    return profile, copy
+
+
+def _property_fallback(book, wb) -> None:
+    """A workbook written before the markers: the generated sheets listed in its saved file's property."""
+    from openpyxl.packaging.custom import StringProperty
+
+    from ..pipeline import generated_sheet_names
+    from ..workbook_io import UnreadableWorkbook, open_workbook
+
+    path = _saved_file(book)
+    if path is None:
+        return
+    try:
+        names = generated_sheet_names(open_workbook(path, read_only=True))
+    except UnreadableWorkbook:
+        return
+    wb.custom_doc_props.append(StringProperty(name=L.GENERATED_PROPERTY, value=json.dumps(names, ensure_ascii=False)))
+
+
+def _saved_file(book) -> Path | None:
+    """The workbook's file on this computer (desktop Excel); None on Excel on the web or for a new, unsaved book."""
+    if book.app.engine.type == "remote":
+        return None
+    path = Path(book.fullname)
+    return path if path.is_absolute() and path.is_file() else None
+
+
+@dataclasses.dataclass
+class _Run:
+    alert: bool
+    writing: bool = False  # the Book is being changed
+
+
+def _guarded(book, alert: bool, command, *args):
+    """Run one command: a problem the user can fix, or a bug, becomes an alert (and None), never a traceback."""
+    from ..export import ExportError, ManifestError
+    from ..mail import MailConfigError
+    from ..workbook_io import UnreadableWorkbook
+
+    run = _Run(alert)
+    actions = _actions(book)
+    before = len(actions) if actions is not None else 0
+    try:
+        return command(book, run, *args)
+    except (UnreadableWorkbook, ExportError, ManifestError, MailConfigError) as exc:
+        message = str(exc)
+    except Exception as exc:  # a bug: say so in Chinese, keep the workbook as it was where possible
+        logging.getLogger("xlperf").exception("xlperf.excel.%s failed on %s", command.__name__.lstrip("_"), book.name)
+        message = f"xlperf 运行出错（{type(exc).__name__}: {exc}）。"
+        if run.writing and actions is None:
+            message += "部分工作表可能已写入，请检查后重新运行。"
+        message += "如问题重复出现，请把此信息和工作簿交给维护人员。"
+    if actions is not None:
+        del actions[before:]  # Excel on the web: nothing half-done reaches the workbook
+    if alert:
+        _alert(book, message, critical=True)
+    return None
+
+
+def _actions(book) -> list | None:
+    """The remote Book's queue of recorded actions (Excel on the web); None on desktop Excel."""
+    if book.app.engine.type != "remote":
+        return None
+    return book.json()["actions"]
+
+
+def _alert(book, prompt: str, critical: bool = False) -> None:
+    book.app.alert(prompt, title=TITLE, buttons="ok", mode="critical" if critical else "info")
+
+
+def _counts(findings) -> str:
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in (ERROR, WARNING, INFO)}
+    return f"{counts[ERROR]} 个错误、{counts[WARNING]} 个警告、{counts[INFO]} 个提示"
+
+
+def _recalc_summary(report, formulas_read: bool) -> str:
+    lines = [f"已计算 {len(report.results)} 个项目："]
+    for r in report.results[:MAX_LISTED]:
+        total = "未评分" if r.total is None else f"{format_number(r.total)} 分"
+        lines.append(f"· {r.project.name}：{total}（{r.grade}）")
+    if len(report.results) > MAX_LISTED:
+        lines.append(f"……另有 {len(report.results) - MAX_LISTED} 个项目，见“{L.SUMMARY_SHEET}”工作表。")
+    if report.findings:
+        lines.append(f"发现 {_counts(report.findings)}，详见“{L.FINDINGS_SHEET}”工作表。")
+    else:
+        lines.append("未发现问题。")
+    if not formulas_read:
+        lines.append(WEB_NOTE)
+    return "\n".join(lines)
+
+
+def _check_summary(report, sheet: str, formulas_read: bool) -> str:
+    found = f"发现 {_counts(report.findings)}，详见“{sheet}”工作表" if report.findings else f"未发现问题（见“{sheet}”工作表）"
+    lines = [f"已检查 {len(report.results)} 个项目：{found}；其他工作表未改动。"]
+    if not formulas_read:
+        lines.append(WEB_NOTE)
+    return "\n".join(lines)
