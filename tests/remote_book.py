@@ -88,10 +88,9 @@ def _json_value(v):
         return v.code
     if isinstance(v, bool) or isinstance(v, str):
         return v
-    if isinstance(v, dt.datetime):
-        return v.isoformat()
-    if isinstance(v, dt.date):
-        return dt.datetime.combine(v, dt.time()).isoformat()
+    if isinstance(v, dt.date):  # Date.toISOString(): "2024-01-05T00:00:00.000Z" (xlwings drops the "Z")
+        moment = v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time())
+        return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     if isinstance(v, (dt.time, dt.timedelta)):
         v = to_excel(v)
     if isinstance(v, Decimal):
@@ -177,6 +176,9 @@ def _set_value(cell, v) -> None:
         cell.value = None
     elif isinstance(v, (bool, int, float)):
         cell.value = v
+    elif isinstance(v, str) and cell.number_format == "@":  # a Text cell keeps what it gets, apostrophe and all
+        cell.value = v
+        cell.data_type = "s"
     elif isinstance(v, str) and v.startswith("'"):
         cell.value = v[1:] or None
         if cell.value is not None:

@@ -94,6 +94,27 @@ def test_sigkill_never_leaves_a_corrupt_workbook(tmp_path):
     assert seen  # the target was always readable
 
 
+# ---- only xlperf's own sheets are replaced ---------------------------------------------------
+def test_a_users_sheet_named_like_a_generated_one_survives_after_xlperfs_sheets_were_deleted(tmp_path):
+    """recalc, the user deletes xlperf's sheets and makes a 汇总 of their own, recalc again: theirs is kept."""
+    book = tmp_path / "绩效自评.xlsx"
+    base_workbook().save(book)
+    assert run("recalc", book).exit_code == 0
+    wb = openpyxl.load_workbook(book)
+    generated = [n for n in wb.sheetnames if n == L.SUMMARY_SHEET or n == L.FINDINGS_SHEET or n.startswith(L.ANNEX_PREFIX)]
+    assert L.SUMMARY_SHEET in generated
+    for name in generated:
+        del wb[name]
+    wb.create_sheet(L.SUMMARY_SHEET)["A1"] = "我自己的汇总，很重要"
+    wb.save(book)
+
+    assert run("recalc", book).exit_code == 0
+
+    wb = openpyxl.load_workbook(book)
+    assert wb[L.SUMMARY_SHEET]["A1"].value == "我自己的汇总，很重要"
+    assert [n for n in wb.sheetnames if n.startswith(L.SUMMARY_SHEET) and n != L.SUMMARY_SHEET]  # xlperf's, renamed
+
+
 # ---- backups and lock files -----------------------------------------------------------------
 def test_recalc_keeps_the_previous_version_as_bak(tmp_path):
     book = tmp_path / "绩效自评.xlsx"

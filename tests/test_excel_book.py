@@ -314,6 +314,140 @@ def test_desktop_entry_point_runs_recalc_on_the_caller(tmp_path):
     assert alerts(book) and alerts(book)[0].startswith("已计算 2 个项目")
 
 
+@pytest.mark.parametrize("build", ["seed_000", "seed_004_tampered"])
+def test_check_on_a_units_own_table_audits_it_like_xlperf_check(tmp_path, monkeypatch, build):
+    """A reviewer clicks 检查 on a unit's 附件1 (no input sheets): the findings of `xlperf check`, in 校验结果 only.
+
+    Seed 004's table types its percentages as numbers in percent-formatted cells: read as desktop
+    Excel gives them (number formats); Excel on the web cannot send formats, and says so.
+    """
+    from xlperf.check import check_workbook
+
+    from .annex_builders import seed_000_workbook, seed_004_workbook
+
+    desktop = build == "seed_004_tampered"
+    path = seed_004_workbook(tmp_path / "004.xlsx", tamper=True) if desktop else seed_000_workbook(tmp_path / "000.xlsx")
+    want = check_workbook(path, PROFILE, crosscheck=False)
+    assert want.tables and want.findings  # both tables hold mistakes to find
+    book, wb = remote_book(path)
+    before = {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb}
+    if desktop:
+        source = openpyxl.load_workbook(path)
+        monkeypatch.setattr(xw.main.Range, "number_format", property(
+            lambda rng: source[rng.sheet.name].cell(rng.row, rng.column).number_format, xw.main.Range.number_format.fset))
+
+    report = excel.check(book, PROFILE)
+
+    assert [(t.total, t.grade, t.published_total, t.published_grade) for t in report.tables] == \
+        [(t.total, t.grade, t.published_total, t.published_grade) for t in want.tables]
+    assert [(f.code, f.sheet, f.cell) for f in report.findings] == [(f.code, f.sheet, f.cell) for f in want.findings]
+    actions = book.json()["actions"]
+    assert [a["args"][1] for a in actions if a["func"] == "addSheet"] == [L.FINDINGS_SHEET]
+    out = applied(book, wb, tmp_path)
+    assert {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in out if ws.title in before} == before
+    written = [row for row in out[L.FINDINGS_SHEET].iter_rows(values_only=True)]
+    assert any(f.message in row for f in want.findings for row in written)
+    (prompt,) = alerts(book)
+    assert prompt.startswith("已审核 1 张自评表")
+    assert f"重算 {want.tables[0].total.normalize():f} 分（{want.tables[0].grade}）" in prompt
+    assert "网页版不传送数字格式" not in prompt  # seed 000 types its numbers as text; 004 was read with formats
+
+
+def test_check_on_the_web_says_percent_formats_are_unknown(tmp_path):
+    from .annex_builders import seed_004_workbook
+
+    book, _ = remote_book(seed_004_workbook(tmp_path / "004.xlsx"))
+
+    report = excel.check(book, PROFILE)
+
+    assert report.tables
+    (prompt,) = alerts(book)
+    assert "网页版不传送数字格式" in prompt and "xlperf check" in prompt
+
+
+def test_check_on_a_workbook_without_any_table_says_so(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "别人的表格"
+    book, _ = remote_book(save(wb, tmp_path))
+
+    report = excel.check(book, PROFILE)
+
+    assert [f.code for f in report.findings] == ["no-table"]
+    (action,) = [a for a in book.json()["actions"] if a["func"] == "alert"]
+    assert "未找到项目支出绩效自评表" in action["args"][0] and action["args"][3] == "critical"
+
+
+def _as_desktop(monkeypatch, source) -> None:
+    """Desktop Excel's Range: formulas and number formats, read from the source workbook."""
+    def formula(rng):  # as COM's Range.Formula: the formula, else the constant as text
+        ws = source[rng.sheet.name]
+        return [["" if ws.cell(r, c).value is None else str(ws.cell(r, c).value)
+                 for c in range(rng.column, rng.column + rng.shape[1])] for r in range(rng.row, rng.row + rng.shape[0])]
+
+    def number_format(rng):
+        return source[rng.sheet.name].cell(rng.row, rng.column).number_format
+
+    for name, getter in (("formula", formula), ("number_format", number_format)):
+        monkeypatch.setattr(xw.main.Range, name, property(getter, getattr(xw.main.Range, name).fset))
+
+
+def test_desktop_formula_reading_another_sheet_is_evaluated_with_that_sheets_values(tmp_path, monkeypatch):
+    """=我的计算!D10 in an input sheet: the other sheet is read too, so no false cross-check finding."""
+    import datetime as dt
+
+    from xlperf import libreoffice
+
+    if not libreoffice.available():
+        pytest.skip("LibreOffice 未安装：需要它把公式结果存进文件，作为 xlperf recalc 的对照")
+    wb = new_workbook(list(SEEDS), PROFILE)
+    other = wb.create_sheet("我的计算")
+    other["D10"], other["A1"] = 120, dt.date(2024, 1, 5)
+    sheet = SEEDS[1].name
+    wb[sheet][L.indicator_cell("actual", L.INDICATOR_FIRST_ROW + 2)] = "=我的计算!D10"
+    path = libreoffice.recalculate(save(wb, tmp_path, "源.xlsx"), tmp_path / "lo")
+    want, report_file = file_recalc(path, tmp_path)
+    book, payload_wb = remote_book(path)
+    _as_desktop(monkeypatch, openpyxl.load_workbook(path))
+
+    report = excel.recalc(book, PROFILE, alert=False)
+
+    assert [(f.code, f.sheet, f.cell) for f in report.findings] == [(f.code, f.sheet, f.cell) for f in report_file.findings]
+    assert not [f for f in report.findings if f.code in ("formula-rule-mismatch", "stale-cached-value")]
+
+
+@pytest.mark.parametrize("field, error", [("actual", "#DIV/0!"), ("weight", "#REF!")])
+def test_error_values_shown_by_formulas_are_errors_not_stale_text(tmp_path, field, error):
+    """An error pasted into an input cell flows into the formulas: Excel shows "#DIV/0!" there, as the file would."""
+    wb = new_workbook(list(SEEDS), PROFILE)
+    cell = wb[SEEDS[1].name][L.indicator_cell(field, L.INDICATOR_FIRST_ROW + 2)]
+    cell.value, cell.data_type = error, "e"
+    path = save(wb, tmp_path)
+    _, report_file = file_recalc(path, tmp_path)
+    book, _ = remote_book(path)
+
+    report = excel.recalc(book, PROFILE, alert=False)
+
+    assert [(f.code, f.cell) for f in report.findings] == [(f.code, f.cell) for f in report_file.findings]
+    assert "stale-cached-value" not in {f.code for f in report.findings}
+
+
+def test_desktop_entry_point_takes_the_profile_from_the_environment(tmp_path, monkeypatch):
+    """$XLPERF_PROFILE chooses the scoring profile where no option can be given (the ribbon, xlperf serve)."""
+    path = save(new_workbook(list(SEEDS), PROFILE), tmp_path)
+    book, _ = remote_book(path)
+    book.set_mock_caller()
+    monkeypatch.setenv("XLPERF_PROFILE", "national")
+
+    report = excel.recalc(xw.Book.caller(), alert=False)
+
+    assert {r.grade for r in report.results} <= set(load_profile("national").grade_labels)
+    assert "优" in {r.grade for r in report.results}  # 99.78: 优秀 under the default profile
+
+    monkeypatch.setenv("XLPERF_PROFILE", "全国")
+    assert excel.recalc(xw.Book.caller()) is None
+    assert any("XLPERF_PROFILE 有误" in a and "national" in a for a in alerts(book))
+
+
 def test_no_input_sheet_is_an_alert_and_nothing_is_written(tmp_path):
     wb = openpyxl.Workbook()
     wb.active.title = "附件1"

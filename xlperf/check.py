@@ -86,9 +86,18 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
     of the sheets holding tables is also evaluated in Python and compared with those stored values.
     """
     wb = open_workbook(Path(path), data_only=True)
+    report, sheets = audit_tables(wb, str(path), profile)
+    if crosscheck and sheets:
+        extra = _crosscheck_formulas(Path(path), sheets)
+        report = dataclasses.replace(report, findings=tuple(dict.fromkeys(report.findings + tuple(extra))))
+    return report
+
+
+def audit_tables(wb, name: str, profile: Profile) -> tuple[CheckReport, list[str]]:
+    """The check of a workbook of values (as shown): the report, and the sheets holding tables or budget tables."""
     tables, blocks = scan_workbook(wb)
     if not tables:
-        return CheckReport(str(path), (), (_no_table_finding(wb),))
+        return CheckReport(name, (), (_no_table_finding(wb),)), []
     # recalc's own 附件1 sheets carry no budget table: theirs is on the project's input sheet.
     linked = generated_budget_blocks(wb)
     verdicts: list[TableVerdict] = []
@@ -98,10 +107,9 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
         verdict, table_findings = check_table(table, block, profile)
         verdicts.append(verdict)
         findings += table_findings
-    if crosscheck:
-        findings += _crosscheck_formulas(Path(path), [t.sheet for t in tables] + [b.table.sheet for b in blocks])
+    sheets = list(dict.fromkeys([t.sheet for t in tables] + [b.table.sheet for b in blocks]))
     # Tables sharing one budget table would repeat its findings.
-    return CheckReport(str(path), tuple(verdicts), tuple(dict.fromkeys(findings)))
+    return CheckReport(name, tuple(verdicts), tuple(dict.fromkeys(findings))), sheets
 
 
 def _crosscheck_formulas(path: Path, sheets: list[str]) -> list[Finding]:
@@ -109,7 +117,6 @@ def _crosscheck_formulas(path: Path, sheets: list[str]) -> list[Finding]:
     from .crosscheck import crosscheck_any
     from .formula.cached import cached_formula_values
 
-    sheets = list(dict.fromkeys(sheets))
     if not any(cached_formula_values(path, sheets).values()) and not _has_formulas(path, sheets):
         return []
     return crosscheck_any(open_workbook(path), path, sheets)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from openpyxl.packaging.custom import StringProperty
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
@@ -156,8 +155,8 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
 def generated_sheet_names(wb: Workbook) -> list[str]:
     """The sheets xlperf generated: those whose marker name (layout.GENERATED_MARKER) names them.
 
-    A workbook without any marker (written before markers existed) falls back to
-    the custom document property.
+    A workbook without any marker but with the workbook-wide list of older versions
+    (layout.GENERATED_PROPERTY) falls back to that list; recalc then replaces it by markers.
     """
     markers = {ws.title: marker_sheet_name(ws.defined_names[L.GENERATED_MARKER].attr_text)
                for ws in wb.worksheets if L.GENERATED_MARKER in getattr(ws, "defined_names", {})}
@@ -185,11 +184,16 @@ def marker_sheet_name(definition: str | None) -> str | None:
 
 
 def _record_generated(wb: Workbook, names: list[str]) -> None:
+    """Mark each generated sheet with its own name; drop the older workbook-wide list.
+
+    The list (layout.GENERATED_PROPERTY) outlived its sheets: after a user deleted xlperf's
+    sheets and made a 汇总 of their own, it still named 汇总 and the user's sheet was replaced.
+    A marker goes wherever its sheet goes.
+    """
     props = wb.custom_doc_props
     for prop in list(props.props):
         if prop.name == L.GENERATED_PROPERTY:
             props.props.remove(prop)
-    props.append(StringProperty(name=L.GENERATED_PROPERTY, value=json.dumps(names, ensure_ascii=False)))
     for name in names:
         wb[name].defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=marker_formula(name)[1:])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from pathlib import Path
 
 from .. import layout as L
@@ -19,9 +20,12 @@ from ..model import ERROR, INFO, WARNING
 from ..values import format_number
 
 TITLE = "xlperf"
+PROFILE_ENV = "XLPERF_PROFILE"  # the scoring profile when none is passed (desktop Excel, `xlperf serve --profile`)
 MAX_LISTED = 12  # projects named in the alert; the rest are in 汇总
 WEB_NOTE = ("说明：Excel 网页版只传送单元格的值、不传送公式，xlperf 已按模板公式核对各自动计算单元格显示的数值；"
             "结果相同的其他公式、百分比格式的小数位数无法识别（详见 README“Excel 中的按钮”）。")
+WEB_FORMATS_NOTE = ("说明：Excel 网页版不传送数字格式，以数字录入并设为百分比格式的目标值、业绩值（如显示为 98% 的 0.98）"
+                    "无法识别为百分比；结果有疑问时请在桌面版 Excel 中检查，或运行 xlperf check 文件.xlsx。")
 NEEDS_FILE = ("{what}需要保存在本机的工作簿：请在桌面版 Excel 中打开并保存工作簿后再点“{what}”，"
               "或在命令行运行 xlperf {command} 工作簿.xlsx。")
 
@@ -70,24 +74,48 @@ def _recalc(book, run: _Run, profile):
 
 
 def _check(book, run: _Run, profile):
-    from ..pipeline import RecalcReport, generated_sheet_names, score_and_crosscheck
-    from ..writers.findings_sheet import write_findings_sheet
-    from .writer import replace_sheets
+    from ..pipeline import RecalcReport, score_and_crosscheck
+    from ..readers.input_sheet import input_sheets
 
     profile, copy = _read(book, profile)
+    if not input_sheets(copy.wb):  # no master workbook: a reviewer checking a unit's own 附件1
+        return _audit(book, run, profile)
     results = score_and_crosscheck(copy.wb, Path(book.name), profile, cached=copy.cached)
     findings = tuple(f for r in results for f in r.findings)
-    generated = set(generated_sheet_names(copy.wb))
-    name = L.safe_sheet_name(L.FINDINGS_SHEET, set(copy.wb.sheetnames) - generated, reserved=False)
-    if name in copy.wb.sheetnames:
-        del copy.wb[name]
-    write_findings_sheet(copy.wb, list(findings), sheet_name=name)
-    run.writing = True
-    replace_sheets(book, copy.wb, [name] if name in generated else [], [name])
+    name = _write_findings_only(book, run, copy.wb, findings)
     report = RecalcReport(file=book.fullname, results=tuple(results), annex_sheets=(), findings=findings)
     if run.alert:
         _alert(book, _check_summary(report, name, copy.formulas_read))
     return report
+
+
+def _audit(book, run: _Run, profile):
+    """`xlperf check` on the Book's values: every 附件1 table found, recomputed, disagreements listed."""
+    from ..check import audit_tables
+    from .reader import read_shown_values
+
+    wb, formats_read = read_shown_values(book)
+    report, _ = audit_tables(wb, book.fullname, profile)
+    name = _write_findings_only(book, run, wb, report.findings)
+    if run.alert:
+        _alert(book, _audit_summary(report, name, formats_read), critical=not report.tables)
+    return report
+
+
+def _write_findings_only(book, run: _Run, wb, findings) -> str:
+    """Write (or replace) the 校验结果 sheet of findings, and nothing else; its name."""
+    from ..pipeline import generated_sheet_names
+    from ..writers.findings_sheet import write_findings_sheet
+    from .writer import replace_sheets
+
+    generated = set(generated_sheet_names(wb))
+    name = L.safe_sheet_name(L.FINDINGS_SHEET, set(wb.sheetnames) - generated, reserved=False)
+    if name in wb.sheetnames:
+        del wb[name]
+    write_findings_sheet(wb, list(findings), sheet_name=name)
+    run.writing = True
+    replace_sheets(book, wb, [name] if name in generated else [], [name])
+    return name
 
 
 def _export(book, run: _Run, profile):
@@ -98,7 +126,7 @@ def _export(book, run: _Run, profile):
         if run.alert:
             _alert(book, NEEDS_FILE.format(what="导出", command="export"), critical=True)
         return None
-    report = export_workbook(path, None, profile)
+    report = export_workbook(path, None, default_profile(profile))
     if run.alert:
         lines = [f"已按最近一次保存的“{path.name}”导出 {len(report.exported)} 个项目到：{report.outdir}"]
         lines += [f"· {item.name}：未导出，{item.skipped or item.failed}" for item in report.items if not item.ok]
@@ -125,12 +153,24 @@ def _mail(book, run: _Run):
 
 
 # ---- shared -------------------------------------------------------------------------
+def default_profile(profile=None):
+    """profile, else the one named by $XLPERF_PROFILE, else the default."""
+    from ..profiles import DEFAULT_PROFILE, load_profile
+    from ..workbook_io import UnreadableWorkbook
+
+    if profile is not None:
+        return profile
+    try:
+        return load_profile(os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE)
+    except KeyError as exc:  # a typing mistake in the setting, not a bug: say what to set
+        raise UnreadableWorkbook(f"环境变量 {PROFILE_ENV} 有误：{exc.args[0]}") from None
+
+
 def _read(book, profile):
     from ..pipeline import generated_sheet_names
-    from ..profiles import load_profile
     from .reader import read_book
 
-    profile = profile or load_profile()
+    profile = default_profile(profile)
     copy = read_book(book, profile)
     if not generated_sheet_names(copy.wb):
         _property_fallback(book, copy.wb)
@@ -223,6 +263,23 @@ def _recalc_summary(report, formulas_read: bool) -> str:
         lines.append("未发现问题。")
     if not formulas_read:
         lines.append(WEB_NOTE)
+    return "\n".join(lines)
+
+
+def _audit_summary(report, sheet: str, formats_read: bool) -> str:
+    if not report.tables:
+        return f"{report.findings[0].message}。已在“{sheet}”工作表中说明。"
+    lines = [f"已审核 {len(report.tables)} 张自评表（工作簿中没有录入表，按附件1表格审核，同 xlperf check）："]
+    for t in report.tables[:MAX_LISTED]:
+        published = "" if t.published_total is None else f"，表中填报 {format_number(t.published_total)} 分"
+        published += "" if not t.published_grade else f"（{t.published_grade}）"
+        lines.append(f"· {t.sheet}：重算 {format_number(t.total)} 分（{t.grade}）{published}")
+    if len(report.tables) > MAX_LISTED:
+        lines.append(f"……另有 {len(report.tables) - MAX_LISTED} 张。")
+    found = f"发现 {_counts(report.findings)}，详见“{sheet}”工作表" if report.findings else f"未发现问题（见“{sheet}”工作表）"
+    lines.append(f"{found}；其他工作表未改动。")
+    if not formats_read:
+        lines.append(WEB_FORMATS_NOTE)
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ column shows it ×100 (the template's CELL("format") saw a percent format).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from openpyxl.cell.cell import ERROR_CODES
@@ -24,7 +25,8 @@ from .. import layout as L
 from ..crosscheck import same
 from ..formula import runtime as rt
 from ..formula.book import FormulaBook
-from ..readers.input_sheet import TITLE_SEARCH_ROWS, expected_formulas, is_input_sheet
+from ..formula.parser import outside_strings
+from ..readers.input_sheet import TITLE_SEARCH_COLUMNS, TITLE_SEARCH_ROWS, expected_formulas, is_input_sheet
 
 PERCENT = "0%"  # a percent format without decimals: the number is shown exactly as typed (95.5%)
 HELPERS = {"target": "target_number", "actual": "actual_number"}
@@ -41,15 +43,17 @@ def read_book(book, profile) -> BookCopy:
     copy = BookCopy(Workbook())
     copy.wb.remove(copy.wb.active)
     markers = _markers(book)
+    read: set[str] = set()  # sheets copied whole
+    referred: set[str] = set()  # sheets the input sheets' formulas refer to
     for sheet in book.sheets:
         ws = copy.wb.create_sheet(sheet.name)
         if sheet.name in markers:
             ws.defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=markers[sheet.name])
-        _fill(ws, _values(sheet, TITLE_SEARCH_ROWS, 3))
+        _fill(ws, _values(sheet, TITLE_SEARCH_ROWS, TITLE_SEARCH_COLUMNS))
         if sheet.name != L.PROJECT_LIST_SHEET and not is_input_sheet(ws):
             continue  # only the input sheets and 项目清单 are read
-        last = sheet.used_range.last_cell
-        _fill(ws, _values(sheet, last.row, last.column))
+        _fill_used_range(sheet, ws)
+        read.add(sheet.name)
         if sheet.name == L.PROJECT_LIST_SHEET:
             continue
         # Text such as "=1+1" is what the reader takes for a formula in a file too; it shows itself.
@@ -62,7 +66,53 @@ def read_book(book, profile) -> BookCopy:
         else:
             cached.update(_put_formulas(ws, formulas))
             _number_formats(sheet, ws)
+            referred |= {name for row in formulas for f in row if isinstance(f, str) for name in sheets_referred_to(f)}
+    # A formula reading another sheet (=我的计算!D10) is evaluated with the values Excel shows there.
+    for name in sorted(referred - read):
+        if name in copy.wb.sheetnames:
+            _fill_used_range(book.sheets[name], copy.wb[name])
     return copy
+
+
+_SHEET_REF = re.compile(r"(?:'((?:[^']|'')+)'|([^\s'!,()=+\-*/&^<>:;{}\[\]\"]+))!")
+
+
+def sheets_referred_to(formula: str) -> set[str]:
+    """The sheet names a formula refers to ('我的 表'!A1, 计算!B2), outside its string literals."""
+    if not formula.startswith("=") or "!" not in formula:
+        return set()
+    names: set[str] = set()
+    outside_strings(formula, lambda part: names.update(
+        (m.group(1) or "").replace("''", "'") or m.group(2) for m in _SHEET_REF.finditer(part)) or part)
+    return names
+
+
+def _fill_used_range(sheet, ws: Worksheet) -> None:
+    last = sheet.used_range.last_cell
+    _fill(ws, _values(sheet, last.row, last.column))
+
+
+def read_shown_values(book) -> tuple[Workbook, bool]:
+    """Every sheet's values as Excel shows them (what `xlperf check` reads with data_only), for a reviewer's tables.
+
+    Desktop Excel also gives the number formats of numbers (98% published as 0.98); Excel on the
+    web does not: the second value says whether the formats were read.
+    """
+    wb = Workbook()
+    wb.remove(wb.active)
+    markers = _markers(book)
+    formats_read = True
+    for sheet in book.sheets:
+        ws = wb.create_sheet(sheet.name)
+        if sheet.name in markers:
+            ws.defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=markers[sheet.name])
+        _fill_used_range(sheet, ws)
+        if formats_read:
+            try:
+                _number_formats(sheet, ws)
+            except NotImplementedError:  # Excel on the web sends values only
+                formats_read = False
+    return wb, formats_read
 
 
 def _markers(book) -> dict[str, str]:
@@ -111,7 +161,7 @@ def _put_formulas(ws: Worksheet, formulas: list[list]) -> dict[tuple[int, int], 
                 continue
             cell = ws.cell(r, c)
             if cell.value != f:  # a text cell "=1+1" reports that text as its formula too
-                cached[(r, c)] = cell.value
+                cached[(r, c)] = _shown(cell.value)
                 cell.value = f
     return cached
 
@@ -142,7 +192,7 @@ def _rebuild_template_formulas(ws: Worksheet, profile) -> dict[tuple[int, int], 
         r, c = coordinate_to_tuple(ref)
         shown = ws.cell(r, c).value
         if same(rt.cell_value(shown), book.evaluate(ws.title, r, c, formula)):
-            cached[(r, c)] = shown
+            cached[(r, c)] = _shown(shown)
     for (r, c), shown in cached.items():
         cell = ws.cell(r, c)
         cell.value = expected[cell.coordinate]
@@ -160,6 +210,11 @@ def _percent_from_helpers(ws: Worksheet, pos: L.InputPositions) -> None:
             v, h = cell.value, ws[pos.indicator_cell(helper, row)].value
             if _number(v) and _number(h) and v != 0 and same(float(h), float(v) * 100):
                 cell.number_format = PERCENT
+
+
+def _shown(v):
+    """What a formula cell shows, as the cached value of a file would hold it: "#DIV/0!" is an error, not text."""
+    return rt.ERRORS[v] if isinstance(v, str) and v in rt.ERRORS else v
 
 
 def _number(v) -> bool:

@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
 from ..pipeline import marker_formula
+from ..writers.cells import TEXT
 
 Box = tuple[int, int, int, int]  # first row, first column, last row, last column
 # Points per unit of openpyxl's column width: 7 pixels per character of the default font, 0.75 point per pixel.
@@ -50,7 +51,8 @@ def write_sheet(book, ws: Worksheet) -> None:
         _range(xs, box).number_format = fmt
     cells = ws._cells
     xs.range((1, 1), (ws.max_row, ws.max_column)).value = [
-        [excel_value(cells[(r, c)].value if (r, c) in cells else None) for c in range(1, ws.max_column + 1)]
+        [excel_value(cells[(r, c)].value, cells[(r, c)].number_format) if (r, c) in cells else None
+         for c in range(1, ws.max_column + 1)]
         for r in range(1, ws.max_row + 1)]
     _fonts(ws, xs)
     for color, box in rectangles(ws, _fill):
@@ -76,10 +78,16 @@ def write_sheet(book, ws: Worksheet) -> None:
         _chart(xs, chart)
 
 
-def excel_value(v):
+def excel_value(v, number_format: str = "General"):
     """What to send for a cell value: text with a leading apostrophe, so Excel never reads
-    "=1+1", "-5", "95%" or "2023-1-1" as a formula, number or date."""
-    return "'" + v if isinstance(v, str) else v
+    "=1+1", "-5", "95%" or "2023-1-1" as a formula, number or date.
+
+    Not in a Text-formatted cell (set before the values): that format already keeps text as
+    typed, and there the apostrophe would be kept too, as a visible character.
+    """
+    if isinstance(v, str) and number_format != TEXT:
+        return "'" + v
+    return v
 
 
 def frozen_range(top_left: str) -> str | None:

@@ -525,12 +525,11 @@ def generated_budget_blocks(wb: Workbook) -> dict[str, BudgetBlock]:
     """recalc's 附件1-<name> sheets → the 预算执行情况 table of their project's input sheet.
 
     recalc writes no budget table on a 附件1 sheet: it stays on the input sheet. The
-    workbook's custom property (layout.GENERATED_PROPERTY) lists the sheets recalc
-    generated; row 2 of each 附件1 sheet names its project (项目名称：<name>); the input
-    sheet of that name holds the table. Projects of the same name pair in sheet order,
+    sheets recalc generated carry a marker name (pipeline.generated_sheet_names); row 2 of
+    each 附件1 sheet names its project (项目名称：<name>); the input sheet of that name holds the table. Projects of the same name pair in sheet order,
     as recalc wrote them.
     """
-    from ..pipeline import generated_sheet_names  # the one reader of the property
+    from ..pipeline import generated_sheet_names  # the one reader of the markers
 
     generated = [name for name in generated_sheet_names(wb) if name in wb.sheetnames]
     if not generated:

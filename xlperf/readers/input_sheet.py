@@ -38,7 +38,8 @@ def is_input_sheet(ws) -> bool:
         return False
     if ws[L.TITLE_CELL].value == L.INPUT_TITLE:
         return True
-    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, TITLE_SEARCH_ROWS), max_col=min(ws.max_column, 3)):
+    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, TITLE_SEARCH_ROWS),
+                            max_col=min(ws.max_column, TITLE_SEARCH_COLUMNS)):
         for cell in row:
             if isinstance(cell.value, str) and cell.value.strip() == L.INPUT_TITLE:
                 return True
@@ -46,6 +47,7 @@ def is_input_sheet(ws) -> bool:
 
 
 TITLE_SEARCH_ROWS = 5
+TITLE_SEARCH_COLUMNS = 3  # the title is looked for in A1:C5
 
 
 def input_sheets(wb: Workbook) -> list[Worksheet]:

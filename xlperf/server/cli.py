@@ -122,7 +122,7 @@ def serve(
     _check_tls(ssl_keyfile, ssl_certfile)
     _check_port(host, port)
     _configure_environment()
-    os.environ["XLPERF_PROFILE"] = profile  # read by custom_scripts
+    os.environ["XLPERF_PROFILE"] = profile  # read by xlperf.excel.default_profile in the scripts
 
     import uvicorn
 

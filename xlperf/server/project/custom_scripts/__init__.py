@@ -9,24 +9,17 @@ and use the unit's mail settings, which a workbook open in the browser does not 
 (desktop Excel or the command line do them; see README).
 """
 import logging
-import os
 
 import xlwings as xw
 from xlwings.server import script  # not xw.script: that one is a no-op unless XLWINGS_ON_SERVER was set first
 
 from xlperf import excel
-from xlperf.profiles import DEFAULT_PROFILE, load_profile
 
 log = logging.getLogger("xlperf.server")
 
 
-def _profile():
-    """The scoring profile `xlperf serve --profile` chose (checked when the server started)."""
-    return load_profile(os.environ.get("XLPERF_PROFILE") or DEFAULT_PROFILE)
-
-
 def _run(what: str, command, book: xw.Book) -> None:
-    report = command(book, _profile())
+    report = command(book)  # the profile `xlperf serve --profile` chose: $XLPERF_PROFILE (excel.default_profile)
     if report is None:
         log.info("%s“%s”：未完成（已提示用户）", what, book.name)
     else:
