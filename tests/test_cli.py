@@ -173,8 +173,36 @@ def test_console_script_separates_json_and_progress(tmp_path):
 def test_help_is_chinese():
     result = run("--help")
     assert "绩效" in result.stdout
-    for command in ("new", "add-project", "recalc", "check", "demo"):
+    for command in ("new", "add-project", "recalc", "check", "demo", "export", "mail", "serve", "addin"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["recalc"], ["check"], ["new"], ["export"], ["mail"], ["serve"], ["addin"],
+                                     ["addin", "install"]])
+def test_help_pages_have_no_english_frame(command):
+    """Not only our texts: click's frame around them ("Usage:", "Options", "Show this message and exit.") too."""
+    result = run(*command, "--help")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("用法：")
+    assert "显示本帮助并退出" in result.stdout
+    for english in ("Usage:", "Options", "Arguments", "Commands", "Show this message", "[required]", "[default:"):
+        assert english not in result.stdout, english
+
+
+@pytest.mark.parametrize("args, message", [
+    (["recalc"], "错误：缺少参数 book"),
+    (["recalc", "a.xlsx", "--bogus"], "错误：没有选项 --bogus"),
+    (["new", "a.xlsx", "--projects", "abc"], "错误：--projects 的值无效：应为整数"),
+    (["new", "a.xlsx", "--projects", "0"], "错误：--projects 的值无效：应不小于 1"),
+    (["recalc", "a.xlsx", "b.xlsx"], "错误：多余的参数：b.xlsx"),
+    (["nosuch"], "错误：没有命令"),
+])
+def test_usage_errors_are_chinese(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "运行 xlperf" in result.stderr and "查看帮助" in result.stderr
+    assert "Error" not in result.stderr and "Try '" not in result.stderr
 
 
 def test_recalc_refuses_a_workbook_without_input_sheets(tmp_path):

@@ -20,6 +20,9 @@ from . import layout as L
 from .model import ERROR, INFO, SEVERITY_LABELS, WARNING
 from .profiles import DEFAULT_PROFILE, available_profiles, load_profile
 from .workbook_io import UnreadableWorkbook, reading_options
+from .cli_chinese import install as _chinese_frame
+
+_chinese_frame()  # "用法：", "选项", "错误：缺少参数 book" instead of click's English
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 DEMO_FILE = "绩效自评示例.xlsx"

@@ -1,0 +1,112 @@
+"""The command line's own words in Chinese: help pages and usage errors.
+
+Our help texts are Chinese, but the frame around them ("Usage:", "Options",
+"Show this message and exit.", "Error: Missing argument 'book'.") comes from the
+click that typer carries inside it (typer._click, English, no gettext) and from
+typer.core (gettext). `install()` puts Chinese words there. A typer without these
+modules keeps its English frame; nothing else depends on this.
+"""
+from __future__ import annotations
+
+import re
+
+# typer.core's gettext messages.
+WORDS = {
+    "Arguments": "参数",
+    "Options": "选项",
+    "Commands": "命令",
+    "required": "必填",
+    "default: {default}": "默认：{default}",
+    "env var: {var}": "环境变量：{var}",
+    "(dynamic)": "（动态）",
+    "Aborted!": "已中止。",
+    "Missing command.": "缺少命令。",
+    "No such command {name!r}.": "没有命令 {name!r}。",
+}
+# The messages of typer._click's usage errors (English f-strings), as patterns.
+ERRORS = (
+    (r"Missing argument '?([^'.]+)'?\.?", r"缺少参数 \1"),
+    (r"Missing option '?([^'.]+)'?\.?", r"缺少选项 \1"),
+    (r"Missing parameter:? '?([^'.]+)'?\.?", r"缺少参数 \1"),
+    (r"No such option: (\S+)", r"没有选项 \1"),
+    (r"No such option '?([^'.]+)'?\.?", r"没有选项 \1"),
+    (r"No such command '?([^'.]+)'?\.?", r"没有命令 \1"),
+    (r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", r"多余的参数：\1"),
+    (r"Option '?([^']+)'? requires (?:an argument|\d+ arguments)\.", r"选项 \1 需要一个值"),
+    (r"Option '?([^']+)'? does not take a value\.", r"选项 \1 不接受值"),
+    (r"Input should be a valid integer.*", r"应为整数"),
+    (r"Input should be a valid number.*", r"应为数字"),
+    (r"Input should be greater than or equal to (\S+)", r"应不小于 \1"),
+    (r"Input should be greater than (\S+)", r"应大于 \1"),
+    (r"Input should be less than or equal to (\S+)", r"应不大于 \1"),
+    (r"Input should be less than (\S+)", r"应小于 \1"),
+    (r"'?(.*?)'? is not a valid integer(?: range)?\.", r"“\1”不是整数"),
+    (r"'?(.*?)'? is not a valid float(?: range)?\.", r"“\1”不是数字"),
+    (r"(.*) is not in the range (.*)\.", r"\1 不在允许的范围 \2 内"),
+    (r"'?(.*?)'? is not one of (.*)\.", r"“\1”不在可选值 \2 之中"),
+    (r"'?(.*?)'? is not (.*)\.", r"“\1”不是 \2"),
+    (r"Did you mean (.*)\?", r"您是不是要用 \1？"),
+    (r"\(Possible options: (.*)\)", r"（可用的选项：\1）"),
+)
+HELP_OPTION = "显示本帮助并退出"
+USAGE = "用法："
+
+
+INVALID_VALUE = re.compile(r"Invalid value(?: for '?([^':]+)'?)?: (.*)", re.S)
+
+
+def error_message(english: str) -> str:
+    """A usage error's message in Chinese; the English text when no pattern knows it."""
+    invalid = INVALID_VALUE.fullmatch(english)
+    if invalid:
+        what = f"{invalid.group(1)} 的值无效" if invalid.group(1) else "值无效"
+        return f"{what}：{error_message(invalid.group(2))}"
+    parts = []
+    for line in english.split("\n"):
+        for pattern, chinese in ERRORS:
+            line, n = re.subn(rf"^{pattern}$", chinese, line)
+            if n:
+                break
+        parts.append(line)
+    return "\n".join(parts)
+
+
+def install() -> None:
+    try:
+        from typer import core as typer_core
+        from typer._click import core as click_core
+        from typer._click import exceptions, formatting
+        from typer._click.utils import echo
+    except ImportError:  # an older typer on plain click: its English frame stays
+        return
+
+    typer_core._ = lambda message: WORDS.get(message, message)
+
+    write_usage = formatting.HelpFormatter.write_usage
+
+    def chinese_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        write_usage(self, prog, args, USAGE if prefix is None else prefix)
+
+    formatting.HelpFormatter.write_usage = chinese_usage
+
+    get_help_option = click_core.Command.get_help_option
+
+    def chinese_help_option(self, ctx):
+        option = get_help_option(self, ctx)
+        if option is not None:
+            option.help = HELP_OPTION
+        return option
+
+    click_core.Command.get_help_option = chinese_help_option
+
+    def show(self, file=None) -> None:
+        file = file or exceptions.get_text_stderr()
+        color = self.ctx.color if self.ctx is not None else None
+        if self.ctx is not None:
+            hint = ""
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                hint = f"运行 {self.ctx.command_path} {self.ctx.help_option_names[0]} 查看帮助。\n"
+            echo(f"{self.ctx.get_usage()}\n{hint}", file=file, color=color)
+        echo(f"错误：{error_message(self.format_message())}", file=file, color=color)
+
+    exceptions.UsageError.show = show
