@@ -187,18 +187,7 @@ def test_desktop_excel_gives_formulas_and_formats(tmp_path, monkeypatch):
     path = save(new_workbook([project], PROFILE), tmp_path)
     want, _ = file_recalc(path, tmp_path)
     book, wb = remote_book(path)
-    source = openpyxl.load_workbook(path)
-
-    def formula(rng):  # as COM's Range.Formula: the formula, else the constant as text
-        ws = source[rng.sheet.name]
-        return [["" if ws.cell(r, c).value is None else str(ws.cell(r, c).value)
-                 for c in range(rng.column, rng.column + rng.shape[1])] for r in range(rng.row, rng.row + rng.shape[0])]
-
-    def number_format(rng):
-        return source[rng.sheet.name].cell(rng.row, rng.column).number_format
-
-    for name, getter in (("formula", formula), ("number_format", number_format)):  # reading as desktop Excel does
-        monkeypatch.setattr(xw.main.Range, name, property(getter, getattr(xw.main.Range, name).fset))
+    _as_desktop(monkeypatch, openpyxl.load_workbook(path))  # reading as desktop Excel does
 
     report = excel.recalc(book)
 
@@ -332,9 +321,7 @@ def test_check_on_a_units_own_table_audits_it_like_xlperf_check(tmp_path, monkey
     book, wb = remote_book(path)
     before = {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb}
     if desktop:
-        source = openpyxl.load_workbook(path)
-        monkeypatch.setattr(xw.main.Range, "number_format", property(
-            lambda rng: source[rng.sheet.name].cell(rng.row, rng.column).number_format, xw.main.Range.number_format.fset))
+        _as_desktop(monkeypatch, openpyxl.load_workbook(path))
 
     report = excel.check(book, PROFILE)
 
