@@ -418,6 +418,26 @@ def test_error_values_shown_by_formulas_are_errors_not_stale_text(tmp_path, fiel
     assert "stale-cached-value" not in {f.code for f in report.findings}
 
 
+def test_desktop_excel_does_not_redraw_while_sheets_are_written():
+    """Screen updating is off while writing and back as it was afterwards, also when writing fails."""
+    from types import SimpleNamespace
+
+    from xlperf.excel.writer import screen_paused
+
+    app = SimpleNamespace(engine=SimpleNamespace(type="excel"), screen_updating=True)
+    book = SimpleNamespace(app=app)
+    with screen_paused(book):
+        assert app.screen_updating is False
+    assert app.screen_updating is True
+    with pytest.raises(RuntimeError), screen_paused(book):
+        raise RuntimeError("写入中断")
+    assert app.screen_updating is True
+    app.screen_updating = False  # a user's macro had switched it off: left so
+    with screen_paused(book):
+        pass
+    assert app.screen_updating is False
+
+
 def test_desktop_entry_point_takes_the_profile_from_the_environment(tmp_path, monkeypatch):
     """$XLPERF_PROFILE chooses the scoring profile where no option can be given (the ribbon, xlperf serve)."""
     path = save(new_workbook(list(SEEDS), PROFILE), tmp_path)

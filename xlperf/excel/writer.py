@@ -11,6 +11,7 @@ print area, auto filter, the chart's data labels; on desktop Excel frozen panes)
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator
 
 from openpyxl.chart import BarChart
@@ -38,10 +39,29 @@ LINE_STYLES = {  # openpyxl border style → (xlwings line_style, weight)
 
 def replace_sheets(book, wb, delete: list[str], add: list[str]) -> None:
     """Delete the Book's sheets named in delete, then append wb's sheets named in add, in that order."""
-    for name in delete:
-        book.sheets[name].delete()
-    for name in add:
-        write_sheet(book, wb[name])
+    with screen_paused(book):
+        for name in delete:
+            book.sheets[name].delete()
+        for name in add:
+            write_sheet(book, wb[name])
+
+
+@contextmanager
+def screen_paused(book) -> Iterator[None]:
+    """Desktop Excel does not redraw for each of the thousands of formatting calls; as it was afterwards.
+
+    (Excel on the web batches the actions anyway: nothing to do there.)
+    """
+    if _remote(book):
+        yield
+        return
+    app = book.app
+    before = app.screen_updating
+    app.screen_updating = False
+    try:
+        yield
+    finally:
+        app.screen_updating = before
 
 
 def write_sheet(book, ws: Worksheet) -> None:
