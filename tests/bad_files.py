@@ -209,35 +209,30 @@ def _zip_encrypted_entry(folder: Path) -> Path:
     return _write(folder, "zipcrypto.xlsx", bytes(data))
 
 
-def _docx(folder: Path) -> Path:
+def _zip(folder: Path, name: str, entries: dict[str, str | bytes]) -> Path:
+    """A zip file (no workbook inside) named like a workbook."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<document/>")
-    return _write(folder, "report.xlsx", out.getvalue())
+        for entry, data in entries.items():
+            z.writestr(entry, data)
+    return _write(folder, name, out.getvalue())
+
+
+def _docx(folder: Path) -> Path:
+    return _zip(folder, "report.xlsx", {"[Content_Types].xml": "<Types/>", "word/document.xml": "<document/>"})
 
 
 def _plain_zip(folder: Path) -> Path:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("说明.txt", "hello")
-    return _write(folder, "archive.xlsx", out.getvalue())
+    return _zip(folder, "archive.xlsx", {"说明.txt": "hello"})
 
 
 def _ods(folder: Path) -> Path:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("content.xml", "<office:document-content/>")
-    return _write(folder, "表格.ods", out.getvalue())
+    return _zip(folder, "表格.ods", {"mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+                                     "content.xml": "<office:document-content/>"})
 
 
 def _xlsb(folder: Path) -> Path:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/workbook.bin", b"\x83\x01\x00")
-    return _write(folder, "binary.xlsb", out.getvalue())
+    return _zip(folder, "binary.xlsb", {"[Content_Types].xml": "<Types/>", "xl/workbook.bin": b"\x83\x01\x00"})
 
 
 def _missing_workbook_part(folder: Path) -> Path:

@@ -53,16 +53,9 @@ def _shift_merged(ws, fn) -> None:
 
 def insert_rows(ws, idx: int, amount: int = 1) -> None:
     _shift_refs(ws, row_fn=lambda r: r + amount if r >= idx else r)
-    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
-    for r in list(ws.merged_cells.ranges):
-        ws.merged_cells.remove(r)
     ws.insert_rows(idx, amount)
-    for r in ranges:
-        if r.min_row >= idx:
-            r.shift(row_shift=amount)
-        elif r.max_row >= idx:
-            r.expand(down=amount)
-        ws.merged_cells.add(r)
+    # A merged range below moves down; one spanning the insertion point grows.
+    _shift_merged(ws, lambda c1, r1, c2, r2: (c1, r1 + amount if r1 >= idx else r1, c2, r2 + amount if r2 >= idx else r2))
 
 
 def delete_rows(ws, idx: int, amount: int = 1) -> None:
@@ -96,30 +89,20 @@ def delete_rows(ws, idx: int, amount: int = 1) -> None:
 
     for cell in _formulas(ws):
         cell.value = outside_strings(cell.value, move)
-    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
-    for r in list(ws.merged_cells.ranges):
-        ws.merged_cells.remove(r)
     ws.delete_rows(idx, amount)
-    for r in ranges:
-        if r.min_row >= idx + amount:
-            r.shift(row_shift=-amount)
-        elif r.max_row >= idx:
-            continue  # a merged range touching the deleted rows: dropped
-        ws.merged_cells.add(r)
+
+    def merged(c1, r1, c2, r2):
+        if r1 >= idx + amount:
+            return c1, r1 - amount, c2, r2 - amount
+        return None if r2 >= idx else (c1, r1, c2, r2)  # a merged range touching the deleted rows: dropped
+
+    _shift_merged(ws, merged)
 
 
 def insert_cols(ws, idx: int, amount: int = 1) -> None:
     _shift_refs(ws, col_fn=lambda c: c + amount if c >= idx else c)
-    ranges = [CellRange(r.coord) for r in ws.merged_cells.ranges]
-    for r in list(ws.merged_cells.ranges):
-        ws.merged_cells.remove(r)
     ws.insert_cols(idx, amount)
-    for r in ranges:
-        if r.min_col >= idx:
-            r.shift(col_shift=amount)
-        elif r.max_col >= idx:
-            r.expand(right=amount)
-        ws.merged_cells.add(r)
+    _shift_merged(ws, lambda c1, r1, c2, r2: (c1 + amount if c1 >= idx else c1, r1, c2 + amount if c2 >= idx else c2, r2))
 
 
 def swap_cols(ws, a: int, b: int) -> None:
