@@ -147,12 +147,17 @@ def values(ws) -> list[list]:
 
 
 # ---- the scripts ---------------------------------------------------------------------------
+def actions_of(server, script: str, wb, name: str) -> list[dict]:
+    """POST wb's payload to a script as Excel does; the actions that come back (200 required)."""
+    response = server.call(script, payload_from_openpyxl(wb, name=name))
+    assert response.status_code == 200, response.text
+    return response.json()["actions"]
+
+
 def test_recalc_script_writes_what_xlperf_recalc_writes(server, demo):
     book, done, cli = demo
     wb = openpyxl.load_workbook(book)
-    response = server.call("recalc", payload_from_openpyxl(wb, name=book.name))
-    assert response.status_code == 200, response.text
-    actions = response.json()["actions"]
+    actions = actions_of(server, "recalc", wb, book.name)
     funcs = Counter(a["func"] for a in actions)
 
     # One new sheet for each sheet `xlperf recalc` generates, and nothing removed from the user's.
@@ -189,9 +194,7 @@ def test_recalc_script_writes_what_xlperf_recalc_writes(server, demo):
 def test_check_script_writes_only_the_findings_sheet(server, demo):
     book, done, cli = demo
     wb = openpyxl.load_workbook(book)
-    response = server.call("check", payload_from_openpyxl(wb, name=book.name))
-    assert response.status_code == 200, response.text
-    actions = response.json()["actions"]
+    actions = actions_of(server, "check", wb, book.name)
     assert [a["args"][1] for a in actions if a["func"] == "addSheet"] == [L.FINDINGS_SHEET]
     before = {name: values(wb[name]) for name in wb.sheetnames}
     apply_actions(wb, actions)
@@ -207,9 +210,7 @@ def test_a_workbook_without_input_sheets_gets_a_chinese_alert_and_no_changes(ser
     wb = openpyxl.Workbook()
     wb.active.title = "Sheet1"
     wb.active["A1"] = "随便写的表"
-    response = server.call("recalc", payload_from_openpyxl(wb, name="其他.xlsx"))
-    assert response.status_code == 200, response.text
-    actions = response.json()["actions"]
+    actions = actions_of(server, "recalc", wb, "其他.xlsx")
     assert [a["func"] for a in actions] == ["alert"]
     prompt, _title, _buttons, mode, _ = actions[0]["args"]
     assert mode == "critical" and re.search(r"[\u4e00-\u9fff]", prompt) and "Traceback" not in prompt
