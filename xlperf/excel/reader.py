@@ -40,15 +40,11 @@ class BookCopy:
 
 
 def read_book(book, profile) -> BookCopy:
-    copy = BookCopy(Workbook())
-    copy.wb.remove(copy.wb.active)
-    markers = _markers(book)
+    copy = BookCopy(_empty_copy(book))
     read: set[str] = set()  # sheets copied whole
     referred: set[str] = set()  # sheets the input sheets' formulas refer to
     for sheet in book.sheets:
-        ws = copy.wb.create_sheet(sheet.name)
-        if sheet.name in markers:
-            ws.defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=markers[sheet.name])
+        ws = copy.wb[sheet.name]
         _fill(ws, _values(sheet, TITLE_SEARCH_ROWS, TITLE_SEARCH_COLUMNS))
         if sheet.name != L.PROJECT_LIST_SHEET and not is_input_sheet(ws):
             continue  # only the input sheets and 项目清单 are read
@@ -98,14 +94,10 @@ def read_shown_values(book) -> tuple[Workbook, bool]:
     Desktop Excel also gives the number formats of numbers (98% published as 0.98); Excel on the
     web does not: the second value says whether the formats were read.
     """
-    wb = Workbook()
-    wb.remove(wb.active)
-    markers = _markers(book)
+    wb = _empty_copy(book)
     formats_read = True
     for sheet in book.sheets:
-        ws = wb.create_sheet(sheet.name)
-        if sheet.name in markers:
-            ws.defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=markers[sheet.name])
+        ws = wb[sheet.name]
         _fill_used_range(sheet, ws)
         if formats_read:
             try:
@@ -113,6 +105,18 @@ def read_shown_values(book) -> tuple[Workbook, bool]:
             except NotImplementedError:  # Excel on the web sends values only
                 formats_read = False
     return wb, formats_read
+
+
+def _empty_copy(book) -> Workbook:
+    """A workbook with the Book's sheets, in order, each with its generated-sheet marker; no cells yet."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    markers = _markers(book)
+    for sheet in book.sheets:
+        ws = wb.create_sheet(sheet.name)
+        if sheet.name in markers:
+            ws.defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=markers[sheet.name])
+    return wb
 
 
 def _markers(book) -> dict[str, str]:
