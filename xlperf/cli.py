@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -64,11 +65,8 @@ def _save(wb, path: Path, backup: bool) -> None:
     from .safety import file_options
     from .writers.save import save_workbook_atomic
 
-    try:
-        with file_options(backup=backup):
-            save_workbook_atomic(wb, path)
-    except UnreadableWorkbook as exc:
-        _fail(str(exc))
+    with _command_run(), file_options(backup=backup):
+        save_workbook_atomic(wb, path)
 
 
 def _print_json(data: dict) -> None:
@@ -99,6 +97,20 @@ class _ProgressBar:
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+            self.progress = None
+
+
+@contextmanager
+def _command_run(*refused: type[Exception]) -> Iterator[_ProgressBar]:
+    """One command's progress bar; an unreadable file (or a refused error) ends it with a Chinese message, exit 2."""
+    bar = _ProgressBar()
+    try:
+        yield bar
+    except (UnreadableWorkbook, *refused) as exc:
+        bar.close()  # before the message: the bar is drawn on the same stream
+        _fail(str(exc))
+    finally:
+        bar.close()
 
 
 @app.command("new")
@@ -146,11 +158,8 @@ def add_project(
         _fail("项目名称不能为空")
     from .safety import file_options
 
-    try:
-        with file_options(password=password):
-            wb = open_workbook(book)
-    except UnreadableWorkbook as exc:
-        _fail(str(exc))
+    with _command_run(), file_options(password=password):
+        wb = open_workbook(book)
     existing = {str(ws[L.NAME_CELL].value or "").strip() for ws in input_sheets(wb)}
     if name in existing:
         _fail(f"项目“{name}”已存在于 {book.name}")
@@ -180,14 +189,8 @@ def recalc(
     from .pipeline import recalc_workbook
     from .safety import file_options
 
-    bar = _ProgressBar()
-    try:
-        with file_options(password=password, convert=convert, backup=backup):
-            report = recalc_workbook(book, output, _profile(profile), progress=bar, crosscheck=crosscheck)
-    except UnreadableWorkbook as exc:
-        bar.close()
-        _fail(str(exc))
-    bar.close()
+    with _command_run() as bar, file_options(password=password, convert=convert, backup=backup):
+        report = recalc_workbook(book, output, _profile(profile), progress=bar, crosscheck=crosscheck)
     if as_json:
         _print_json(report.as_json())
     else:
@@ -209,11 +212,8 @@ def check(
     from .check import check_workbook
     from .safety import file_options
 
-    try:
-        with file_options(password=password, convert=convert):
-            report = check_workbook(file, _profile(profile), crosscheck=crosscheck)
-    except UnreadableWorkbook as exc:
-        _fail(str(exc))
+    with _command_run(), file_options(password=password, convert=convert):
+        report = check_workbook(file, _profile(profile), crosscheck=crosscheck)
     if as_json:
         _print_json(report.as_json())
     else:
@@ -259,21 +259,14 @@ def export(
     """每个项目导出一个只含数值的工作簿（附件1、预算执行情况表，有问题时附校验结果），供报送；不修改主工作簿。"""
     from .export import ExportError, export_workbook
 
-    bar = _ProgressBar()
+    with _command_run(ExportError) as bar, reading_options(password=password, convert=convert):
+        def progress(what: str, done: int, total: int) -> None:
+            if pdf:  # LibreOffice takes seconds per project: say where it is
+                err.print(f"已导出 {done}/{total}", highlight=False)
+            else:
+                bar(what, done, total)
 
-    def progress(what: str, done: int, total: int) -> None:
-        if pdf:  # LibreOffice takes seconds per project: say where it is
-            err.print(f"已导出 {done}/{total}", highlight=False)
-        else:
-            bar(what, done, total)
-
-    try:
-        with reading_options(password=password, convert=convert):
-            report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress)
-    except (UnreadableWorkbook, ExportError) as exc:
-        bar.close()
-        _fail(str(exc))
-    bar.close()
+        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress)
     _print_export(report)
     raise typer.Exit(EXIT_FINDINGS if report.has_problems else EXIT_OK)
 
@@ -294,15 +287,9 @@ def mail(
     from .export import ManifestError
     from .mail import MailConfigError, send_mail
 
-    bar = _ProgressBar()
-    try:
-        with reading_options(password=password, convert=convert):
-            report = send_mail(book, outdir, to or (), cc or (), dry_run=dry_run, resend=resend, config=config,
-                               progress=bar)
-    except (UnreadableWorkbook, ManifestError, MailConfigError) as exc:
-        bar.close()
-        _fail(str(exc))
-    bar.close()
+    with _command_run(ManifestError, MailConfigError) as bar, reading_options(password=password, convert=convert):
+        report = send_mail(book, outdir, to or (), cc or (), dry_run=dry_run, resend=resend, config=config,
+                           progress=bar)
     _print_mail(report)
     raise typer.Exit(EXIT_FINDINGS if report.failures else EXIT_OK)
 
