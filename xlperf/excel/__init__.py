@@ -266,6 +266,10 @@ def _recalc_summary(report, formulas_read: bool) -> str:
     return "\n".join(lines)
 
 
+def _found(findings, sheet: str) -> str:
+    return f"发现 {_counts(findings)}，详见“{sheet}”工作表" if findings else f"未发现问题（见“{sheet}”工作表）"
+
+
 def _audit_summary(report, sheet: str, formats_read: bool) -> str:
     if not report.tables:
         return f"{report.findings[0].message}。已在“{sheet}”工作表中说明。"
@@ -276,16 +280,14 @@ def _audit_summary(report, sheet: str, formats_read: bool) -> str:
         lines.append(f"· {t.sheet}：重算 {format_number(t.total)} 分（{t.grade}）{published}")
     if len(report.tables) > MAX_LISTED:
         lines.append(f"……另有 {len(report.tables) - MAX_LISTED} 张。")
-    found = f"发现 {_counts(report.findings)}，详见“{sheet}”工作表" if report.findings else f"未发现问题（见“{sheet}”工作表）"
-    lines.append(f"{found}；其他工作表未改动。")
+    lines.append(f"{_found(report.findings, sheet)}；其他工作表未改动。")
     if not formats_read:
         lines.append(WEB_FORMATS_NOTE)
     return "\n".join(lines)
 
 
 def _check_summary(report, sheet: str, formulas_read: bool) -> str:
-    found = f"发现 {_counts(report.findings)}，详见“{sheet}”工作表" if report.findings else f"未发现问题（见“{sheet}”工作表）"
-    lines = [f"已检查 {len(report.results)} 个项目：{found}；其他工作表未改动。"]
+    lines = [f"已检查 {len(report.results)} 个项目：{_found(report.findings, sheet)}；其他工作表未改动。"]
     if not formulas_read:
         lines.append(WEB_NOTE)
     return "\n".join(lines)
