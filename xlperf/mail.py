@@ -263,12 +263,17 @@ def _address_list(value, what: str, where: str) -> list[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
         raise MailConfigError(f"{where} 中的 {what} 应为邮箱地址或地址列表")
+    return formatted_addresses(items, f"{where} 中的 {what}")
+
+
+def formatted_addresses(items: list[str], label: str) -> list[str]:
+    """Every address in items (cells or options may hold several), formatted; an invalid one is a config error."""
     out = []
     for raw in split_addresses(items):
         try:
             out.append(format_address(raw))
         except ValueError as exc:
-            raise MailConfigError(f"{where} 中的 {what}：{exc}") from exc
+            raise MailConfigError(f"{label}：{exc}") from None
     return out
 
 
@@ -765,8 +770,8 @@ def send_mail(book: Path, outdir: Path | None = None, to: Iterable[str] = (), cc
     book = Path(book)
     outdir = Path(outdir) if outdir is not None else default_outdir(book)
     settings = load_settings(book, config, env)
-    to_list = _command_line_addresses(to, "--to")
-    cc_list = _command_line_addresses(cc, "--cc")
+    to_list = formatted_addresses(list(to), "--to")
+    cc_list = formatted_addresses(list(cc), "--cc")
     s = settings.smtp
     if not dry_run:
         if not s.host:
@@ -826,13 +831,3 @@ def _log_row(when: str, d: Delivery, addr: str, kind: str, result: str, note: st
     return {"时间": when, "项目名称": d.project, "收件人": addr, "方式": kind,
             "附件": "；".join(p.name for p in d.attachments), "附件SHA256": d.digest, "结果": result, "说明": note,
             "Message-ID": d.message["Message-ID"]}
-
-
-def _command_line_addresses(values: Iterable[str], option: str) -> list[str]:
-    out = []
-    for raw in split_addresses(list(values)):
-        try:
-            out.append(format_address(raw))
-        except ValueError as exc:
-            raise MailConfigError(f"{option}：{exc}") from None
-    return out
