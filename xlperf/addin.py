@@ -30,6 +30,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
+from .zipbytes import rezip
+
 # The xlwings release whose VBA the add-in carries; pyproject's `excel` extra pins the same version.
 XLWINGS_VERSION = "0.37.8"
 TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
@@ -50,7 +52,6 @@ BAS_ENCODING = "gbk"  # the VBA editor imports .bas files in the system's ANSI c
 BAS_MODULE = "xlperf_ribbon"
 ADDIN_RUN_PYTHON = f"'{ADDIN_NAME}'!xlwings.RunPython"  # RunPython of the add-in's xlwings module
 TAB_LABEL = "绩效自评"
-_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class AddinError(Exception):
@@ -216,18 +217,10 @@ def xlwings_template() -> bytes:
 
 def addin_bytes(template: bytes, custom_ui: bytes) -> bytes:
     """The template with its customUI part replaced; every other member unchanged. Fixed zip metadata."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(template)) as src, zipfile.ZipFile(out, "w") as dst:
-        names = src.namelist()
-        if CUSTOM_UI_PART not in names:
+    with zipfile.ZipFile(io.BytesIO(template)) as src:
+        if CUSTOM_UI_PART not in src.namelist():
             raise AddinError(f"xlwings 模板中没有 {CUSTOM_UI_PART}")
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0  # same bytes whichever system builds it
-            info.external_attr = 0o600 << 16  # what zipfile.writestr would set anyway
-            dst.writestr(info, custom_ui if name == CUSTOM_UI_PART else src.read(name))
-    return out.getvalue()
+    return rezip(template, lambda name, data: custom_ui if name == CUSTOM_UI_PART else data)
 
 
 def generated_files() -> dict[Path, bytes]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -20,6 +19,7 @@ from .. import layout as L
 from ..writers.cells import BODY_FONT, BOLD_FONT, BORDER, CENTER, FONT_NAME, HEADER_FILL, LINK_FONT, TITLE_FONT
 from ..profiles import Profile, load_profile
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, CATEGORIES, DIRECTIONS
+from ..zipbytes import rezip
 from .formulas import template_formulas
 from .inputs import ProjectInput, type_into
 
@@ -305,18 +305,14 @@ def workbook_bytes(wb: Workbook) -> bytes:
     """The workbook as .xlsx bytes that depend only on its content (no timestamps)."""
     buffer = io.BytesIO()
     wb.save(buffer)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                              lambda m: m.group(1) + _FIXED_TIME.encode() + m.group(3), data)
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, data)
-    return out.getvalue()
+
+    def fixed_times(name: str, data: bytes) -> bytes:
+        if name != "docProps/core.xml":
+            return data
+        return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                      lambda m: m.group(1) + _FIXED_TIME.encode() + m.group(3), data)
+
+    return rezip(buffer.getvalue(), fixed_times)
 
 
 def template_workbook() -> Workbook:
