@@ -35,6 +35,10 @@ def _published(report):
     return [f for f in report.findings if f.code in PUBLISHED_CODES]
 
 
+def _total_cell(report):
+    return next(f.cell for f in report.findings if f.code == "published-total-mismatch")
+
+
 def _codes_at(report):
     return sorted((f.code, f.cell) for f in _published(report))
 
@@ -58,9 +62,12 @@ def _one_table(tmp_path, rows, *, total=None, grade_label=None, header=ANNEX_HEA
 def test_seed_000_pasted_from_word(tmp_path):
     report = check_workbook(seed_000_workbook(tmp_path / "000.xlsx"), PROFILE)
     (table,) = report.tables
-    assert (table.total, table.grade) == (Decimal("89.5"), "良好")
+    # The reviewer's recomputed total scores 预算执行率 from the budget table: 100% → 10 points.
+    assert (table.total, table.grade) == (Decimal("99.5"), "优秀")
     assert (table.published_total, table.published_grade) == (Decimal("89.5"), "良好")
-    assert _published(report) == []
+    score_cell = {f.code: (f.published, f.expected) for f in _published(report)}
+    assert score_cell == {"published-rate-mismatch": ("0.00%", "100.00%"), "published-score-mismatch": ("0", "10"), "published-total-mismatch": ("89.5", "99.5"),
+                          "published-grade-mismatch": ("良好", "优秀")}
     (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
     assert (link.severity, link.sheet, link.cell) == ("error", "自评报告", "F15")
     assert (link.published, link.expected) == ("0.00%", "100.00%")
@@ -175,7 +182,10 @@ def test_national_form_execution_rate_disagreeing_with_its_amounts(tmp_path):
     report = check_workbook(path, load_profile("national"))
     (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
     assert (link.sheet, link.cell, link.expected) == ("自评表", "H3", "90.00%")
-    assert _published(report) == []  # the row is scored from its typed 执行率, as the rules do
+    # The row is scored from the block's amounts (90% → 9): its published 得分 10 and the 总分 are wrong too.
+    assert _codes_at(report) == [("published-score-mismatch", "I3"), ("published-total-mismatch", _total_cell(report))]
+    (table,) = report.tables
+    assert table.total == table.published_total - 1
 
 
 # ---- errors and the report --------------------------------------------------------------
@@ -222,7 +232,7 @@ def test_as_json_round_trips_with_decimals_as_strings(tmp_path):
     data = json.loads(json.dumps(report.as_json(), ensure_ascii=False))
     assert data == report.as_json() and _no_floats(data)
     assert set(data) == {"file", "tables", "findings"}
-    assert data["tables"] == [{"sheet": "附件1", "header_row": 2, "total": "99.78", "grade": "优秀",
+    assert data["tables"] == [{"sheet": "附件1", "header_row": 2, "form": "shanxi", "total": "99.78", "grade": "优秀",
                                "published_total": "99.77", "published_grade": "良好"}]
     assert data["findings"][-1]["code"] == "published-grade-mismatch"
     assert set(data["findings"][0]) == {"severity", "code", "sheet", "cell", "message", "published", "expected"}
@@ -444,7 +454,11 @@ def test_check_pairs_generated_annex_sheets_with_their_budget_tables(demo_workbo
     by_sheet = {t.sheet: t for t in report.tables}
     assert set(by_sheet) == set(recalc.annex_sheets)
     for result, annex in zip(recalc.results, recalc.annex_sheets):
-        assert (by_sheet[annex].total, by_sheet[annex].grade) == (result.total, result.grade)
+        assert (by_sheet[annex].published_total, by_sheet[annex].published_grade) == (result.total, result.grade)
+        if result.project.name != SEED_000.name:
+            assert (by_sheet[annex].total, by_sheet[annex].grade) == (result.total, result.grade)
+        else:  # the typed 0.00% overrides the template's link: recalc reports it, check rescores it from the table
+            assert (by_sheet[annex].total, by_sheet[annex].grade) == (Decimal("99.5"), "优秀")
     (link,) = [f for f in report.findings if f.code == "budget-rate-mismatch"]
     seed_000 = next(a for r, a in zip(recalc.results, recalc.annex_sheets) if r.project.name == SEED_000.name)
     assert (link.severity, link.sheet, link.cell) == ("error", seed_000, f"F{L.ANNEX_FIRST_ROW}")
@@ -456,7 +470,9 @@ def test_check_pairs_generated_annex_sheets_with_their_budget_tables(demo_workbo
     recalc_budget = sorted((f.code, f.sheet, f.cell) for f in recalc.findings if f.code in budget_codes - {"budget-rate-mismatch"})
     check_budget = sorted((f.code, f.sheet, f.cell) for f in report.findings if f.code in budget_codes - {"budget-rate-mismatch"})
     assert check_budget == recalc_budget
-    assert [f.code for f in report.findings if f.severity == "error"] == ["budget-rate-mismatch"]
+    assert sorted(f.code for f in report.findings if f.severity == "error") == [
+        "budget-rate-mismatch", "published-grade-mismatch", "published-rate-mismatch", "published-score-mismatch",
+        "published-total-mismatch"]
 
 
 def test_generated_sheet_of_a_renamed_project_is_not_paired(demo_workbook, tmp_path):

@@ -106,6 +106,11 @@ def test_check_on_recalc_output_agrees_with_recalc(recalculated):
     by_sheet = {t.sheet: t for t in checked.tables}
     for result, annex in zip(report.results, report.annex_sheets):
         verdict = by_sheet[annex]
-        assert (verdict.total, verdict.grade) == (result.total, result.grade)
         assert verdict.published_total == result.total and verdict.published_grade == result.grade
-    assert not [f for f in checked.findings if f.code.startswith("published-")]
+        if result.project.name == SEED_000.name:
+            # 0.00% typed over the link: recalc reports it; the reviewer's check rescores the row from the table.
+            assert (verdict.total, verdict.grade) == (Decimal("99.5"), "优秀")
+        else:
+            assert (verdict.total, verdict.grade) == (result.total, result.grade)
+    wrong = {f.sheet for f in checked.findings if f.code.startswith("published-")}
+    assert wrong == {a for r, a in zip(report.results, report.annex_sheets) if r.project.name == SEED_000.name}

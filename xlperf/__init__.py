@@ -1,4 +1,11 @@
 """xlperf：项目支出绩效自评表的模板、评分引擎与校验工具。"""
+import os as _os
+
+# openpyxl parses with lxml whenever lxml is installed, and then without defusedxml's guards
+# (entity expansion, external entities). xlperf needs lxml for its own package-level work but
+# reads users' workbooks through openpyxl's defused standard-library parser: decided before
+# openpyxl is first imported.
+_os.environ["OPENPYXL_LXML"] = "False"
 __version__ = "0.1.0"
 
 

@@ -17,20 +17,22 @@ from pathlib import Path
 from typing import Mapping
 
 
-from .model import ERROR, INFO, Finding, Indicator, IndicatorResult, Loc, Project, ProjectResult, Value
+from .model import ERROR, INFO, WARNING, Finding, Indicator, IndicatorResult, Loc, Project, ProjectResult, Value
 from .profiles import Profile
 from .readers.annex_table import (
     AnnexRow, AnnexTable, BudgetBlock, SheetCell, budget_block_for, cell_text, generated_budget_blocks, scan_workbook,
 )
 from .readers.input_sheet import is_input_sheet
 from .rules import score_project
+from .rules.project import grade as project_grade
 from .rules.budget import COLUMN_LABELS as BUDGET_COLUMN_LABELS, ROW_LABELS as BUDGET_ROW_LABELS
 from .rules.indicator import (
     actual_as_points, completion_rate, indicator_score, infer_direction, is_budget_indicator, make_finding, valid_weight,
 )
 from .workbook_io import UnreadableWorkbook, open_workbook  # noqa: F401 (re-exported)
-from .values import CENT, format_number, format_percent, half_up, normalise_text
-from .vocabulary import DIRECTION_POSITIVE, DIRECTION_REVERSE, REVERSE_KEYWORDS
+from .values import parse_value
+from .values import CENT, RATE_PLACES, format_number, format_percent, half_up, normalise_text
+from .vocabulary import COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
 
 HUNDRED = Decimal(100)
 RULE_RATE_PERCENT_PLACES = 2  # the rules keep 完成率 to 0.01%: a finer published rate is compared at that
@@ -47,11 +49,14 @@ class TableVerdict:
     grade: str
     published_total: Decimal | None
     published_grade: str | None
+    form: str = ""  # the registered form (xlperf.forms) the table was recognised as
+    last_row: int = 0  # the table's last indicator row (not in the JSON contract)
 
     def as_json(self) -> dict:
         return {
             "sheet": self.sheet,
             "header_row": self.header_row,
+            "form": self.form,
             "total": _json_decimal(self.total),
             "grade": self.grade,
             "published_total": _json_decimal(self.published_total),
@@ -140,7 +145,7 @@ def _no_table_finding(wb) -> Finding:
 
 
 def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) -> tuple[TableVerdict, list[Finding]]:
-    rows, readings = _rows_with_directions(_rows_with_budget(table, block), profile)
+    rows, readings = _rows_with_directions(_as_published(_rows_with_budget(table, block)), profile)
     project = Project(
         name=f"{table.sheet}（第{table.header_row}行起的自评表）",
         sheet=table.sheet,
@@ -150,11 +155,12 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
         total_loc=table.total.loc if table.total else None,
         weight_total_loc=table.weight_total_loc,
     )
-    result = score_project(project, profile)
+    result = _qualitative_judgements(_budget_from_table(score_project(project, profile), block, profile), rows, profile)
     findings = _for_the_reviewer(list(result.findings), rows, readings, block, table)
     for row, scored in zip(rows, result.indicators):
         findings += published_rate_findings(row, scored)
         findings += published_score_findings(row, scored, profile, readings.get(_key(row.indicator.cells.get("level3"))))
+    findings += breakdown_score_findings(block, profile)
     findings += published_total_findings(table.total, rows, result)
     findings += published_grade_findings(table.grade, result, profile)
     verdict = TableVerdict(
@@ -164,8 +170,93 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
         grade=result.grade,
         published_total=_published_number(table.total.value) if table.total else None,
         published_grade=cell_text(table.grade) or None,
+        form=table.form,
+        last_row=max((r.indicator.row for r in table.rows), default=table.header_row),
     )
     return verdict, findings
+
+
+def _as_published(rows: tuple[AnnexRow, ...]) -> tuple[AnnexRow, ...]:
+    """A qualitative row whose 实际完成值 repeats its 年度指标值 word for word (效果明显 / 效果明显) states
+    that the target was met: the reviewer's table reads it as 达成 (100%)."""
+    out = []
+    for row in rows:
+        ind = row.indicator
+        if (ind.target.kind == "text" and ind.actual.kind == "text"
+                and normalise_text(ind.target.shown) == normalise_text(ind.actual.shown)
+                and ind.actual.text not in COMPLETION_WORDS + PARTIAL_WORDS):
+            met = dataclasses.replace(ind.actual, text=COMPLETION_WORDS[0])
+            row = dataclasses.replace(row, indicator=dataclasses.replace(ind, actual=met))
+        out.append(row)
+    return tuple(out)
+
+
+def _budget_from_table(result: ProjectResult, block: BudgetBlock | None, profile: Profile) -> ProjectResult:
+    """The reviewer's recomputed total scores 预算执行率 from the budget table's own amounts.
+
+    A published 执行率 is right when it equals the table's rate at the decimals it was printed with
+    (86% for 86.20%, domain.md §9); a wrong one keeps its budget-rate-mismatch finding, and the row's
+    得分 and the 总分 are recomputed from the table (seed 000: 0.00% published, 100% in the table → 99.5).
+    """
+    budget = result.budget
+    if budget is None or budget.execution_rate is None or result.total is None:
+        return result
+    indicators = list(result.indicators)
+    findings = list(result.findings)
+    total = result.total
+    for i, r in enumerate(indicators):
+        if not r.is_budget or r.indicator.actual_linked:
+            continue
+        actual = r.indicator.actual
+        link = [f for f in findings if f.code == "budget-rate-mismatch" and f.cell == (r.indicator.cells["actual"].cell)]
+        if actual.kind == "number" and actual.op is None and actual.unit is None:
+            places = max(-actual.number.as_tuple().exponent, 0) if "." in actual.shown or not actual.percent else \
+                _shown_decimals(actual.shown)
+            if _same_at(actual.number, budget.execution_rate, places):
+                findings = [f for f in findings if f not in link]
+        weight = valid_weight(r.indicator.weight)
+        rate = half_up(budget.execution_rate / HUNDRED, RATE_PLACES)
+        score = None if weight is None else indicator_score(weight, rate, integer=profile.budget_score_integer)
+        total = total - (r.score or Decimal(0)) + (score or Decimal(0))
+        from_table = dataclasses.replace(r.indicator, actual=parse_value(f"{format_number(budget.execution_rate)}%"),
+                                         actual_linked=True)
+        indicators[i] = dataclasses.replace(r, indicator=from_table, rate=rate, score=score)
+    return dataclasses.replace(result, indicators=tuple(indicators), findings=tuple(findings), total=total,
+                               grade=project_grade(total, profile))
+
+
+def _qualitative_judgements(result: ProjectResult, rows: tuple[AnnexRow, ...], profile: Profile) -> ProjectResult:
+    """A qualitative row whose 实际完成值 is a description (全天候 for 全天候可用) has no share the rules can
+    score: its published 得分 (within its 分值) is the author's judgement, a warning, and counts in the total."""
+    if result.total is None:
+        return result
+    indicators, findings, total = list(result.indicators), list(result.findings), result.total
+    for i, (row, r) in enumerate(zip(rows, indicators)):
+        ind = r.indicator
+        weight = valid_weight(ind.weight)
+        published = _published_number(row.score.value) if row.score is not None else None
+        if (r.score is not None or ind.target.kind != "text" or ind.actual.kind != "text" or weight is None
+                or published is None or not 0 <= published <= weight):
+            continue
+        actual_loc = ind.cells.get("actual")
+        findings = [f for f in findings if not (f.code in ("invalid-value", "qualitative-needs-share")
+                                                and actual_loc and (f.sheet, f.cell) == (actual_loc.sheet, actual_loc.cell))]
+        findings.append(make_finding(
+            WARNING, "qualitative-judgement", actual_loc,
+            f"“{ind.level3}”是定性指标，实际完成值“{ind.actual.shown}”没有给出完成比例，规则无法计算得分；"
+            f"填报得分 {format_number(published)}（分值 {format_number(weight)}）按评价人判断计入总分，请审核人员确认",
+            published=ind.actual.shown))
+        indicators[i] = dataclasses.replace(r, score=published)
+        total += published
+    if total == result.total:
+        return result
+    return dataclasses.replace(result, indicators=tuple(indicators), findings=tuple(findings), total=total,
+                               grade=project_grade(total, profile))
+
+
+def _shown_decimals(shown: str) -> int:
+    m = re.search(r"\.(\d+)", shown)
+    return len(m.group(1)) if m else 0
 
 
 def _rows_with_budget(table: AnnexTable, block: BudgetBlock | None) -> tuple[AnnexRow, ...]:
@@ -416,6 +507,12 @@ def published_score_findings(row: AnnexRow, scored: IndicatorResult, profile: Pr
     if published is not None and half_up(published, CENT) in _acceptable_scores(scored, profile):
         return out
     expected = format_number(scored.score)
+    judgement = _judgement(row, scored, published)
+    if judgement is not None:
+        out.append(make_finding(WARNING, "score-judgement", row.score.loc,
+                                f"“{ind.level3}”指标得分填报为 {shown}，按规则应为 {expected}；{judgement}，请审核人员判断是否认可",
+                                published=shown, expected=expected))
+        return out
     if published is None:
         what = f"“{ind.level3}”指标得分“{shown}”不是数值"
     else:
@@ -429,6 +526,22 @@ def published_score_findings(row: AnnexRow, scored: IndicatorResult, profile: Pr
                             f"{direction}；请改为 {expected}",
                             published=shown, expected=expected))
     return out
+
+
+def _judgement(row: AnnexRow, scored: IndicatorResult, published: Decimal | None) -> str | None:
+    """Why a published score that differs from the rule's may still be the author's judgement (domain.md §9), else None."""
+    if published is None or scored.score is None:
+        return None
+    weight = scored.indicator.weight.number
+    if published == scored.score.to_integral_value(rounding="ROUND_FLOOR"):
+        return f"填报值是规则得分 {format_number(scored.score)} 去掉小数的整数分"
+    if scored.is_budget and published == half_up(scored.score, Decimal(1)):
+        # domain.md §4.5: some provinces (河北) round the budget score to whole points (profile budget_score_integer)
+        return f"填报值是规则得分 {format_number(scored.score)} 四舍五入到整数分的结果（部分省份预算执行率得分取整）"
+    qualitative = scored.direction == DIRECTION_QUALITATIVE
+    if qualitative and published < weight and published >= 0 and (scored.indicator.reason or "").strip():
+        return "定性指标按完成情况扣分，并已填写偏差原因"
+    return None
 
 
 def _acceptable_scores(scored: IndicatorResult, profile: Profile) -> set[Decimal]:
@@ -451,6 +564,29 @@ def unrounded_rate(scored: IndicatorResult, profile: Profile) -> Decimal | None:
     if scored.is_budget:
         return max(points / HUNDRED, Decimal(0))
     return completion_rate(scored.direction, ind.target, points, profile.reverse_rule, places=None)
+
+
+def breakdown_score_findings(block: BudgetBlock | None, profile: Profile) -> list[Finding]:
+    """A 其中 row (基本支出, 项目支出) that publishes its own 得分: by the form's method it is 分值 × its own
+    执行率 (capped at 100%); it never counts in the 总分 (the 年度资金总额 row's 得分 does)."""
+    out: list[Finding] = []
+    for b in block.breakdown if block is not None else ():
+        weight, annual, executed = valid_weight(b.weight), b.annual, b.executed
+        published = _published_number(b.score.value)
+        if weight is None or published is None or not (annual.is_number and executed.is_number) or annual.number <= 0:
+            continue
+        rate = half_up(executed.number / annual.number, RATE_PLACES)
+        expected = indicator_score(weight, rate, integer=profile.budget_score_integer)
+        if half_up(published, CENT) == expected:
+            continue
+        shown = _shown(b.score)
+        out.append(make_finding(
+            ERROR, "published-score-mismatch", b.score.loc,
+            f"“{b.label}”得分填报为 {shown}，按其执行率 {format_number(executed.number)}/{format_number(annual.number)}"
+            f" = {format_percent(rate)} × 分值 {format_number(weight)} 应为 {format_number(expected)}"
+            f"（其中行的得分不计入总分）；请改为 {format_number(expected)}",
+            published=shown, expected=format_number(expected)))
+    return out
 
 
 def published_total_findings(total: SheetCell | None, rows: tuple[AnnexRow, ...], result: ProjectResult) -> list[Finding]:

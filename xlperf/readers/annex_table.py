@@ -8,7 +8,10 @@ published values live in `xlperf.check`.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
+from decimal import Decimal
+from functools import lru_cache
 from dataclasses import dataclass, field as dataclass_field
 from typing import Iterator, Mapping
 
@@ -17,38 +20,80 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import layout as L
+from .. import forms, layout as L
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, BudgetTable, Indicator, Loc, Value
 from ..rules.budget import AMOUNT_ROWS
-from ..values import normalise_text, parse_value
+from ..values import CENT, format_number, half_up, normalise_text, parse_value
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, PLACEHOLDERS
 from .input_sheet import is_input_sheet
 
-# ---- vocabulary of the tables, compared after `title_key` ---------------------
-INDICATOR_TITLES: dict[str, tuple[str, ...]] = {
-    "level1": ("一级指标",),
-    "level2": ("二级指标",),
-    "level3": ("三级指标", "目标指标", "指标名称"),
-    "weight": ("权重", "分值"),
-    "target": ("年度指标值", "目标值", "指标值"),
-    "actual": ("实际完成值", "业绩值", "全年实际值", "实际值"),
-    "rate": ("完成率",),
-    "score": ("得分", "指标得分"),
-}
-REQUIRED_FIELDS = ("level3", "weight", "target", "actual")
+# ---- vocabulary of the tables: the forms registry's, compared after `title_key` ---------
 # 偏差原因分析及改进措施, 偏差原因分析, 未完成原因和改进措施…: every variant names the 原因.
 REASON_WORD = "原因"
-# Labels of the summary rows under the table, compared after `summary_key`.
-TOTAL_LABELS = frozenset({
-    "总分", "合计", "总计", "总得分", "得分合计", "自评得分", "自评总分", "自评总得分", "综合得分", "综合评分", "评价得分",
-})
-GRADE_LABELS = frozenset({
-    "评价等级", "等级", "自评等级", "绩效评价等级", "绩效等级", "评价结果", "自评结果", "绩效评价结果",
-    "等次", "评价等次", "自评等次", "绩效等次", "评定等级",
-})
+REQUIRED_FIELDS = ("level3", "target", "actual")
+SCORING_FIELDS = ("weight", "score")  # a table states at least one of them (湖北 forms print no 分值 column)
 # A grade written without a label beside the 总分 of a summary row (domain.md §5 synonyms).
 GRADE_WORDS = frozenset({"优秀", "良好", "中", "差", "优", "良", "中等", "一般", "较差"})
-NOTE_PREFIXES = ("注:", "说明:", "备注:", "填表说明")  # a note under the table, not an indicator named 注册…
+NOTE_PREFIXES = ("注:", "说明:", "备注:", "填表说明", "填报说明", "填表人", "联系电话", "单位负责人", "项目负责人", "财务负责人")
+MIN_BUDGET_COLUMNS = 3  # fewer matching titles is a coincidence, not a budget table
+BUDGET_SCAN_ROWS = 12  # rows (1)–(7) sit right under the header; stop looking after this many
+BLANK_ROWS_ENDING_TABLE = 2  # one blank row inside a table is a typing slip, two end it
+TITLE_ROWS_ABOVE = 10  # how far above a header the form's title and its info rows are looked for
+
+_TRAILING_NOTE = re.compile(r"(\([^()]*\))+$")  # (万元), (%), (分)
+# 指标1:, 指标2：, ……, …, 1.…: rows of the blank form nobody filled in.
+_PLACEHOLDER_NAME = re.compile(r"^(指标\d*[:：]?|[.…。·]+|\d+[.、]?[.…。·]*|)$")
+
+
+@lru_cache(maxsize=1)
+def _simplifier():
+    import opencc  # traditional characters in published tables (繁體) read as simplified
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=4096)
+def simplified(text: str) -> str:
+    """Text in simplified characters (published tables from Hong Kong-style fonts or converters)."""
+    if text.isascii():
+        return text
+    return _simplifier().convert(text)
+
+
+def title_key(raw: object) -> str:
+    """A column title or row label as compared: NFKC, simplified, no whitespace or line break, no trailing unit or colon, no 其中."""
+    if not isinstance(raw, str):
+        return ""
+    s = simplified(normalise_text(raw))
+    s = _TRAILING_NOTE.sub("", s).rstrip(":")
+    return s.removeprefix("其中:").removeprefix("其中").lstrip(":")
+
+
+def _keyed(titles: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """title_key(title) → field, first registration wins."""
+    out: dict[str, str] = {}
+    for field, names in titles.items():
+        for name in names:
+            out.setdefault(title_key(name), field)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _vocabulary():
+    v = forms.vocabulary()
+    return (_keyed(v.indicator_fields), _keyed(v.budget_columns), _keyed(v.budget_rows),
+            frozenset(title_key(t) for t in v.total_labels), frozenset(title_key(t) for t in v.grade_labels))
+
+
+def indicator_field(title: str) -> str | None:
+    key = title_key(title)
+    if not key:
+        return None
+    field = _vocabulary()[0].get(key)
+    if field is not None:
+        return field
+    return "reason" if REASON_WORD in key else None
+
 
 # The seeds' 预算执行情况 table: money columns × rows (1)–(7).
 BUDGET_COLUMN_TITLES = {
@@ -59,40 +104,6 @@ BUDGET_ROW_LABELS = {
     "年初预算资金": "initial", "全年预算资金": "annual", "实际到位资金": "received", "全年执行资金": "executed",
     "资金结余": "balance", "预算到位率": "arrival_rate", "预算执行率": "execution_rate",
 }
-# The national form's block is the same table transposed: its columns are our rows
-# (same keys), its rows our columns.
-NATIONAL_BUDGET_TITLES = {
-    "年初预算数": "initial", "全年预算数": "annual", "全年执行数": "executed",
-    "分值": "weight", "执行率": "rate", "得分": "score",
-}
-NATIONAL_BUDGET_ROWS = {
-    "年度资金总额": "total", "当年财政拨款": "subtotal", "本年财政拨款": "subtotal", "财政拨款": "subtotal",
-    "上年结转资金": "carryover", "上年结转": "carryover", "其他资金": "other",
-}
-MIN_BUDGET_COLUMNS = 3  # fewer matching titles is a coincidence, not a budget table
-BUDGET_SCAN_ROWS = 12  # rows (1)–(7) sit right under the header; stop looking after this many
-BLANK_ROWS_ENDING_TABLE = 2  # one blank row inside a table is a typing slip, two end it
-
-_TRAILING_NOTE = re.compile(r"(\([^()]*\))+$")  # (万元), (%), (分)
-
-
-def title_key(raw: object) -> str:
-    """A column title or row label as compared: NFKC, no spaces, no trailing unit or colon, no 其中."""
-    if not isinstance(raw, str):
-        return ""
-    s = normalise_text(raw)
-    s = _TRAILING_NOTE.sub("", s).rstrip(":")
-    return s.removeprefix("其中:").removeprefix("其中")
-
-
-def indicator_field(title: str) -> str | None:
-    key = title_key(title)
-    if not key:
-        return None
-    for field, titles in INDICATOR_TITLES.items():
-        if key in titles:
-            return field
-    return "reason" if REASON_WORD in key else None
 
 
 # ---- what the reader hands over ------------------------------------------------
@@ -117,6 +128,7 @@ class AnnexRow:
     rate: SheetCell | None
     score: SheetCell | None
     has_reason: bool = True  # the table has a 偏差原因 cell for this row
+    level1_points: Decimal | None = None  # the points its 一级 name carries (产出指标(40分) → 40)
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,9 @@ class AnnexTable:
     total: SheetCell | None  # published 总分
     grade: SheetCell | None  # published 评价等级
     weight_total_loc: Loc  # where a weights finding should point: 权重合计, else the 权重 title
+    columns: Mapping[str, int] = dataclass_field(default_factory=dict)  # field → column of the header
+    header_last_row: int = 0  # the header's last row (a header may span two)
+    form: str = forms.DEFAULT_FORM  # the registered form the table matches
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,18 @@ class BudgetBlock:
     # The national form's own names for the rules' budget rows and columns (全年预算数, 年度资金总额…);
     # empty for the seeds' layout, whose names the rules already use.
     terms: Mapping[str, str] = dataclass_field(default_factory=dict)
+    breakdown: tuple["BreakdownRow", ...] = ()  # 其中 rows that publish a 得分 of their own
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """A 其中 row of a budget block (基本支出, 项目支出) that the author scored as well."""
+
+    label: str
+    annual: Value
+    executed: Value
+    weight: Value
+    score: SheetCell
 
 
 # ---- the sheet as a grid of non-empty cells ---------------------------------------
@@ -198,33 +225,79 @@ def scan_workbook(wb: Workbook) -> tuple[list[AnnexTable], list[BudgetBlock]]:
         if is_input_sheet(ws):
             continue  # input sheets are recalc's business: check looks only at tables people made
         grid = Grid(ws)
-        tables += annex_tables_in(grid)
-        blocks += budget_blocks_in(grid)
+        sheet_blocks = budget_blocks_in(grid)
+        tables += [_with_form(grid, t, sheet_blocks) for t in annex_tables_in(grid)]
+        blocks += sheet_blocks
     return tables, blocks
 
 
 # ---- 附件1 tables -------------------------------------------------------------
+@dataclass(frozen=True)
+class Header:
+    """A 绩效指标 header: field → column, over one row or two (年度指标值 over 指标性质/指标值/度量单位)."""
+
+    row: int
+    last_row: int
+    columns: Mapping[str, int]
+
+
 def annex_tables_in(grid: Grid) -> list[AnnexTable]:
     tables: list[AnnexTable] = []
     row = 1
     while row <= grid.max_row:
-        columns = header_columns(grid, row)
-        if columns is None:
+        header = find_header(grid, row)
+        if header is None:
             row += 1
             continue
-        table, row = _read_annex_table(grid, row, columns)
+        table, row = _read_annex_table(grid, header)
         tables.append(table)
     return tables
 
 
-def header_columns(grid: Grid, row: int) -> dict[str, int] | None:
-    """field → column when `row` is a 绩效指标 header row, else None."""
+def _fields_in(cells) -> dict[str, int]:
     columns: dict[str, int] = {}
-    for column, c in grid.row(row):
-        field = indicator_field(c.raw)
+    for column, text in cells:
+        field = indicator_field(text)
         if field is not None:
             columns.setdefault(field, column)
-    return columns if all(f in columns for f in REQUIRED_FIELDS) else None
+    return columns
+
+
+def _is_header(columns: Mapping[str, int]) -> bool:
+    return all(f in columns for f in REQUIRED_FIELDS) and any(f in columns for f in SCORING_FIELDS)
+
+
+def header_columns(grid: Grid, row: int) -> dict[str, int] | None:
+    """field → column when `row` (alone, or with the row under it) is a 绩效指标 header row, else None."""
+    header = find_header(grid, row)
+    return dict(header.columns) if header is not None else None
+
+
+def find_header(grid: Grid, row: int) -> Header | None:
+    """The 绩效指标 header starting at `row`: one row, a row whose titles continue on the next
+    (年度指标值 over 指标性质/指标值/度量单位), or titles broken over two rows (年度 / 指标值)."""
+    top = [(column, c.raw) for column, c in grid.row(row)]
+    columns = _fields_in(top)
+    below = [(column, c.raw) for column, c in grid.row(row + 1)] if row < grid.max_row else []
+    below_fields = _fields_in(below)
+    below_is_titles = bool(below) and len(below_fields) == len(below)
+    if _is_header(columns):
+        if below_is_titles:
+            merged = {**columns, **below_fields}
+            return Header(row, row + 1, merged)
+        return Header(row, row, columns)
+    if len(columns) < 2 or not below or _is_header(below_fields):
+        return None  # a title row above a header is not half of it
+    # Titles broken over two rows: each column's text read top to bottom.
+    texts = {column: str(raw) for column, raw in top}
+    for column, raw in below:
+        texts[column] = texts.get(column, "") + str(raw)
+    joined = _fields_in(sorted(texts.items()))
+    if _is_header(joined) and (below_is_titles or len(joined) > len(columns)):
+        if below_is_titles:
+            joined = {**joined, **{f: c for f, c in below_fields.items() if f not in columns}}
+        return Header(row, row + 1, joined)
+    return None
 
 
 @dataclass(frozen=True)
@@ -233,15 +306,17 @@ class _Summary:
     grade: SheetCell | None
 
 
-def _read_annex_table(grid: Grid, header_row: int, columns: dict[str, int]) -> tuple[AnnexTable, int]:
+def _read_annex_table(grid: Grid, header: Header) -> tuple[AnnexTable, int]:
     """Read rows under the header until 总分/评价等级 rows, two blank rows or something else. Returns the next row to scan."""
+    columns = dict(header.columns)
     rows: list[AnnexRow] = []
     total = grade = None
-    weight_total_loc = _loc(grid, header_row, columns["weight"])
+    anchor = columns.get("weight") or columns.get("score")
+    weight_total_loc = _loc(grid, header.row, anchor)
     levels = _LevelFill(grid, columns)
     summary_seen = False
     blank_run = 0
-    row = header_row + 1
+    row = header.last_row + 1
     while row <= grid.max_row:
         if grid.is_blank_row(row):
             blank_run += 1
@@ -250,30 +325,55 @@ def _read_annex_table(grid: Grid, header_row: int, columns: dict[str, int]) -> t
             row += 1
             continue
         blank_run = 0
-        if header_columns(grid, row) is not None:
+        if find_header(grid, row) is not None:
             break  # the next table
         summary = _summary_row(grid, row, columns)
         if summary is not None:
             if not summary_seen:
-                weight_total_loc = _loc(grid, row, columns["weight"])
+                weight_total_loc = _loc(grid, row, anchor)
             total, grade = total or summary.total, grade or summary.grade
             summary_seen = True
-        elif summary_seen or not _is_indicator_row(grid, row, columns):
+        elif summary_seen or _is_note_row(grid, row):
             break  # after 总分/评价等级, or a note: the table is over
         else:
-            rows.append(_annex_row(grid, row, columns, levels))
+            levels.read(row, "level1"), levels.read(row, "level2")  # a group name on a row of its own still counts
+            if _is_indicator_row(grid, row, columns):
+                rows.append(_annex_row(grid, row, columns, levels))
         row += 1
-    table = AnnexTable(sheet=grid.title, header_row=header_row, rows=tuple(rows), total=total, grade=grade,
-                       weight_total_loc=weight_total_loc)
+    if "weight" not in columns:
+        rows = _weights_from_level1(rows)
+    table = AnnexTable(sheet=grid.title, header_row=header.row, rows=tuple(rows), total=total, grade=grade,
+                       weight_total_loc=weight_total_loc, columns=columns, header_last_row=header.last_row)
     return table, row
 
 
+def _is_note_row(grid: Grid, row: int) -> bool:
+    first = next(grid.row(row), None)
+    return first is not None and normalise_text(cell_text(first[1])).startswith(NOTE_PREFIXES)
+
+
 def _is_indicator_row(grid: Grid, row: int, columns: dict[str, int]) -> bool:
-    values = [grid.text(row, columns[f]) for f in ("weight", "target", "actual")]
-    name = normalise_text(grid.text(row, columns["level3"]))
-    if any(values):
-        return True
-    return bool(name) and not name.startswith(NOTE_PREFIXES)
+    """A row that states an indicator: not a placeholder of the blank form, not a 其中 breakdown row,
+    not a group name on its own (an empty 二级 row with no weight)."""
+    name = simplified(normalise_text(grid.text(row, columns["level3"])))
+    if name.startswith("其中"):
+        return False  # a breakdown of the row above: never scored, never added
+    if _PLACEHOLDER_NAME.match(name) and not any(grid.text(row, columns[f]) for f in ("target", "actual") if f in columns):
+        return False
+    values = [grid.text(row, columns[f]) for f in ("weight", "target", "actual", "score", "nature") if f in columns]
+    return bool(name) or any(values)
+
+
+# 产出指标(50分), 产出指标（40分）, 产出指标50分: the 一级 name and the points it carries.
+_LEVEL1_POINTS = re.compile(r"^(.*?)[(（]?(\d+(?:\.\d+)?)分[)）]?$")
+
+
+def level1_points(text: str) -> tuple[str, Decimal | None]:
+    """(name, points) of a 一级 cell that carries its points in its name, else (text, None)."""
+    m = _LEVEL1_POINTS.match(normalise_text(text or ""))
+    if not m or not m.group(1):
+        return text, None
+    return m.group(1), Decimal(m.group(2))
 
 
 class _LevelFill:
@@ -289,17 +389,37 @@ class _LevelFill:
             return "", None
         c = self.grid.shown(row, column)
         text = cell_text(c)
-        if text:
+        if text and (text, c.loc) != self.last[field]:
             self.last[field] = (text, c.loc)
+            if field == "level1":
+                self.last["level2"] = ("", None)  # a new 一级 group starts its own 二级 groups
         return self.last[field]
+
+
+def _split_target(grid: Grid, row: int, columns: dict[str, int]) -> SheetCell | None:
+    """The 云南 form's 指标性质 + 指标值 + 度量单位 read as one target (≥ 90 % → "≥90%")."""
+    parts = [grid.cell(row, columns[f]) for f in ("nature", "target", "unit") if f in columns]
+    present = [c for c in parts if c is not None and cell_text(c)]
+    if not present:
+        return None
+    value_cell = grid.cell(row, columns["target"]) if "target" in columns else None
+    nature = cell_text(grid.cell(row, columns["nature"])) if "nature" in columns else ""
+    number = value_cell.value if value_cell is not None else BLANK
+    unit = cell_text(grid.cell(row, columns["unit"])) if "unit" in columns else ""
+    if simplified(normalise_text(nature)) == "定性" or (number.kind == "text"):
+        return value_cell or present[0]
+    shown = number.shown if number.kind == "number" else cell_text(value_cell)
+    op = "" if simplified(normalise_text(nature)) in ("", "定量") else nature.strip()
+    text = f"{op}{shown}{'' if shown.endswith('%') else unit.strip()}"
+    loc = value_cell.loc if value_cell is not None else present[0].loc
+    return SheetCell(text, "General", loc)
 
 
 def _annex_row(grid: Grid, row: int, columns: dict[str, int], levels: _LevelFill) -> AnnexRow:
     def cell(field: str) -> SheetCell | None:
         return grid.cell(row, columns[field]) if field in columns else None
 
-    def value(field: str) -> Value:
-        c = cell(field)
+    def value(c: SheetCell | None) -> Value:
         return c.value if c else BLANK
 
     name_loc = _loc(grid, row, columns["level3"])
@@ -309,15 +429,57 @@ def _annex_row(grid: Grid, row: int, columns: dict[str, int], levels: _LevelFill
     cells["direction"] = name_loc
     level1, loc1 = levels.read(row, "level1")
     level2, loc2 = levels.read(row, "level2")
+    level1, points = level1_points(level1)
     cells["level1"] = loc1 or name_loc
     cells["level2"] = loc2 or name_loc
+    target = _split_target(grid, row, columns) if "nature" in columns or "unit" in columns else cell("target")
     indicator = Indicator(
         row=row, level1=level1, level2=level2, level3=grid.text(row, columns["level3"]), direction=None,
-        weight=value("weight"), target=value("target"), actual=value("actual"),
+        weight=value(cell("weight")), target=value(target), actual=value(cell("actual")),
         reason=grid.text(row, columns.get("reason")), cells=cells,
     )
     return AnnexRow(indicator, rate=_published(cell("rate")), score=_published(cell("score")),
-                    has_reason="reason" in columns)
+                    has_reason="reason" in columns, level1_points=points)
+
+
+def _weights_from_level1(rows: list[AnnexRow]) -> list[AnnexRow]:
+    """A table without a 分值 column (湖北): each 一级 name carries its points (产出指标(40分)), shared
+    evenly by the rows that publish a 得分; a row without one belongs to the scored row above it
+    (one 得分 per 二级 group) and is not scored on its own."""
+    groups: dict[tuple[str, Loc | None], list[AnnexRow]] = {}
+    for r in rows:
+        groups.setdefault((r.indicator.level1, r.indicator.cells.get("level1")), []).append(r)
+    out: list[AnnexRow] = []
+    for group in groups.values():
+        scored = [r for r in group if r.score is not None]
+        points = next((r.level1_points for r in group if r.level1_points is not None), None)
+        if not scored or points is None:
+            out += group  # nothing to share: the rules say what is missing
+            continue
+        share = points / len(scored)
+        weight = Value("number", shown=format_number(half_up(share, CENT)), number=share)
+        out += [dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, weight=weight)) for r in scored]
+    return sorted(out, key=lambda r: r.indicator.row)
+
+
+def _with_form(grid: Grid, table: AnnexTable, blocks: list[BudgetBlock]) -> AnnexTable:
+    """The table with the registered form it matches (forms.recognise)."""
+    title_rows = range(max(1, table.header_row - TITLE_ROWS_ABOVE), table.header_row)
+    title = "".join(title_key(c.raw) for r in title_rows for _, c in grid.row(r))
+    headers = tuple(title_key(grid.text(r, column)) for column in sorted(table.columns.values())
+                    for r in range(table.header_row, table.header_last_row + 1) if grid.text(r, column))
+    fields = tuple(f for f, _ in sorted(table.columns.items(), key=lambda kv: kv[1]))
+    block = budget_block_for(table, blocks)
+    points = None
+    if block is not None and block.budget_row is not None and block.budget_row.indicator.weight.is_number:
+        points = block.budget_row.indicator.weight.number
+    level1_weights = any(level1_points(grid.text(r.indicator.row, table.columns["level1"]))[1] is not None
+                         for r in table.rows if "level1" in table.columns)
+    percent = any(r.indicator.weight.percent for r in table.rows)
+    traits = forms.TableTraits(title=title, headers=headers, fields=fields, budget_points=points,
+                               budget_scored=points is not None, level1_header_weights=level1_weights,
+                               percent_weights=percent)
+    return dataclasses.replace(table, form=forms.recognise(traits).name)
 
 
 def _published(c: SheetCell | None) -> SheetCell | None:
@@ -343,7 +505,9 @@ def _summary_label(raw: object) -> tuple[str, str | None] | None:
         return None
     head, _, tail = normalise_text(raw).partition(":")
     key = summary_key(head)
-    kind = "total" if key in TOTAL_LABELS else "grade" if key in GRADE_LABELS else None
+    _, _, _, total_labels, grade_labels = _vocabulary()
+    key = simplified(key)
+    kind = "total" if key in total_labels else "grade" if key in grade_labels else None
     return (kind, tail or None) if kind else None
 
 
@@ -354,7 +518,7 @@ def _summary_row(grid: Grid, row: int, columns: dict[str, int]) -> _Summary | No
     if not labels:
         return None
     # Neither a label nor the 权重合计 under the weight column can be the published value.
-    taken = {column for column, _, _ in labels} | {columns["weight"]}
+    taken = {column for column, _, _ in labels} | ({columns["weight"]} if "weight" in columns else set())
     # A grade word is the 评价等级 typed without its own label (合计 100 … 99.78 良好), never the 总分.
     grade_words = {column for column, c in cells if grade_word(c.raw)}
     found: dict[str, SheetCell | None] = {"total": None, "grade": None}
@@ -379,6 +543,9 @@ def _summary_value_column(cells, label_column: int, taken: set[int], preferred: 
     right = [column for column, _ in cells if column > label_column and column not in taken]
     if preferred in right:
         return preferred
+    numbers = [column for column, c in cells if column in right and c.value.kind == "number"]
+    if len(numbers) >= 2:
+        return numbers[-1]  # 总分 | 100 | 96 | 优: the 分值 total comes first, the 得分 total after it
     return right[0] if right else None
 
 
@@ -462,24 +629,54 @@ def _seeds_budget(grid: Grid, row: int) -> BudgetBlock | None:
 
 
 def _national_budget(grid: Grid, row: int) -> BudgetBlock | None:
-    columns = _titles_in_row(grid, row, NATIONAL_BUDGET_TITLES)
+    columns = _titles_in_row(grid, row, _vocabulary()[1])
+    if "annual" not in columns and "initial" in columns:
+        columns["annual"] = columns["initial"]  # a block with 年初预算数 and 全年执行数 only (贵州 部门整体)
     if "annual" not in columns or "executed" not in columns:
         return None
-    rows = _labels_below(grid, row, min(columns.values()), NATIONAL_BUDGET_ROWS)
+    rows = _labels_below(grid, row, min(columns.values()), _vocabulary()[2])
     if "total" not in rows:
         return None
+    points = None if "weight" in columns else _header_points(grid, row)
     # Its 执行率 is not copied into row (7): it is the 预算执行率 indicator's 业绩值, and the
     # rules' budget link already compares that with the table (one finding, not two).
     positions = {(row_key, col_key): (_row_of(label), columns[row_key])
-                 for col_key, label in rows.items() for row_key in AMOUNT_ROWS if row_key in columns}
+                 for col_key, label in rows.items() if col_key in BUDGET_COLUMNS
+                 for row_key in AMOUNT_ROWS if row_key in columns}
     # Findings about this block speak its names: 全年预算数, not the seeds' 全年预算资金(2).
     terms = {key: title_key(grid.text(row, column)) for key, column in columns.items() if key in AMOUNT_ROWS + ("rate",)}
     terms.update({key: title_key(grid.text(_row_of(label), _column_of(label))) for key, label in rows.items()})
+    breakdown = tuple(_breakdown_row(grid, label, columns) for key, label in rows.items()
+                      if key != "total" and "score" in columns and grid.cell(_row_of(label), columns["score"]) is not None
+                      and grid.cell(_row_of(label), columns["score"]).value.is_number)
     return BudgetBlock(_budget_table(grid, positions), header_row=row, last_row=max(map(_row_of, rows.values())),
-                       budget_row=_national_budget_row(grid, rows["total"], columns), terms=terms)
+                       budget_row=_national_budget_row(grid, rows["total"], columns, points), terms=terms,
+                       breakdown=breakdown)
 
 
-def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int]) -> AnnexRow:
+def _breakdown_row(grid: Grid, label: Loc, columns: dict[str, int]) -> "BreakdownRow":
+    row = _row_of(label)
+
+    def value(key: str) -> Value:
+        return _budget_value(grid.cell(row, columns[key])) if key in columns else BLANK
+
+    return BreakdownRow(label=title_key(grid.text(row, _column_of(label))), annual=value("annual"),
+                        executed=value("executed"), weight=value("weight"), score=grid.cell(row, columns["score"]))
+
+
+_HEADER_POINTS = re.compile(r"(\d+(?:\.\d+)?)分")
+
+
+def _header_points(grid: Grid, row: int) -> Value | None:
+    """The points a budget block without a 分值 column states in its header: 预算执行情况(20分), 得分(20分*执行率)."""
+    for _, c in grid.row(row):
+        m = _HEADER_POINTS.search(normalise_text(cell_text(c)))
+        if m:
+            return parse_value(m.group(1))
+    return None
+
+
+def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int], points: Value | None = None) -> AnnexRow:
     """The national form scores 预算执行率 in the budget block (分值 10), not among the indicators.
 
     As an indicator its 业绩值 is the published 执行率; left blank, it follows the table.
@@ -492,17 +689,27 @@ def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int]) -> Ann
     def value(key: str) -> Value:
         return _budget_value(grid.cell(row, columns[key])) if key in columns else BLANK
 
-    actual = value("rate")
+    actual = _rate_as_points(value("rate"))
     locs = {f: label for f in ("level1", "level2", "level3", "direction", "target", "reason")}
     locs.update(weight=loc("weight"), actual=loc("rate"))
     indicator = Indicator(
         row=row, level1=BUDGET_LEVEL, level2=BUDGET_LEVEL, level3=BUDGET_INDICATOR_NAME, direction=None,
-        weight=value("weight"), target=parse_value("100%"), actual=actual, reason="",
+        weight=points if points is not None else value("weight"), target=parse_value("100%"), actual=actual, reason="",
         cells=locs, actual_linked=actual.is_blank,
     )
     # The 执行率 is the row's 业绩值 and its 完成率 at once; only the 得分 is a separate published value.
     score = grid.cell(row, columns["score"]) if "score" in columns else None
     return AnnexRow(indicator, rate=None, score=_published(score), has_reason=False)
+
+
+FRACTION_RATE_LIMIT = Decimal("1.5")  # a bare 0.958 in a 执行率 cell is 95.8%; 1% execution is never written 0.01
+
+
+def _rate_as_points(v: Value) -> Value:
+    """A published 执行率 typed as a fraction (0.958) in percent points, as the rules read rates."""
+    if v.kind == "number" and not v.percent and v.op is None and v.unit is None and 0 < v.number <= FRACTION_RATE_LIMIT:
+        return dataclasses.replace(v, number=v.number * 100, percent=True)
+    return v
 
 
 def budget_block_for(table: AnnexTable, blocks: list[BudgetBlock]) -> BudgetBlock | None:

@@ -1,0 +1,131 @@
+"""The corpus score: `python tests/corpus/score.py [--verbose] [ID ...]`.
+
+Runs `xlperf check` over every table of tests/corpus/ and compares with the verdict worked out by
+hand in its source (src/<id>.toml): tables found, totals and grades recomputed exactly, wrong
+published cells flagged at their cell, and errors raised on cells that are right (false errors).
+"""
+from __future__ import annotations
+
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
+
+from xlperf.check import check_workbook, grade_rank  # noqa: E402
+from xlperf.model import ERROR  # noqa: E402
+from xlperf.profiles import load_profile  # noqa: E402
+
+PROFILE = load_profile("default")
+TABLE_WIDE = {"weights-sum", "no-indicators", "published-total-mismatch", "published-total-arithmetic", "published-grade-mismatch"}
+
+
+def _row(cell: str) -> int:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+
+@dataclass
+class Outcome:
+    id: str
+    family: str
+    province: str
+    complete: bool
+    found: bool
+    form: str | None
+    total_ok: bool | None  # None: partial table, no total expected
+    missed: list[str] = field(default_factory=list)  # wrong published cells not flagged
+    false_errors: list[str] = field(default_factory=list)  # errors on cells that are right
+    wrong: int = 0
+    detail: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.found and self.total_ok is not False and not self.missed and not self.false_errors
+
+
+def sources(ids: list[str] | None = None) -> list[Path]:
+    return [p for p in sorted((HERE / "src").glob("*.toml")) if not ids or p.stem in ids]
+
+
+def score_one(source: Path) -> Outcome:
+    data = tomllib.loads(source.read_text("utf-8"))
+    meta, expected = data["source"], data.get("expected", {})
+    path = HERE / f"{source.stem}.xlsx"
+    if not path.exists():  # not built yet: check the source's cells as build.py would write them
+        import tempfile
+
+        from build import workbook_bytes
+
+        path = Path(tempfile.mkdtemp()) / path.name
+        path.write_bytes(workbook_bytes(data))
+    report = check_workbook(path, PROFILE, crosscheck=False)
+    errors = [f for f in report.findings if f.severity == ERROR]
+    if not meta.get("complete", True):
+        # A cut-off copy: what depends on the missing rows (the weights' sum, the 总分) and the cut row itself say nothing.
+        last = max((t.last_row for t in report.tables), default=0)
+        errors = [f for f in errors if f.code not in TABLE_WIDE and _row(f.cell) != last]
+    error_cells = {f.cell for f in errors if f.code != "no-table"}
+    wrong = {w["cell"] for w in expected.get("wrong", [])}
+    found = bool(report.tables)
+    out = Outcome(source.stem, meta["family"], meta["province"], bool(meta.get("complete", True)), found,
+                  report.tables[0].form if found else None, None, wrong=len(wrong))
+    if out.complete and found:
+        t = report.tables[0]
+        total_ok = t.total is not None and t.total == Decimal(expected["total"]).quantize(Decimal("0.01"))
+        grade_ok = grade_rank(t.grade, PROFILE) == grade_rank(expected["grade"], PROFILE)
+        out.total_ok = total_ok and grade_ok
+        if not out.total_ok:
+            out.detail.append(f"总分 {t.total} {t.grade}，应为 {expected['total']} {expected['grade']}")
+    out.missed = sorted(wrong - error_cells)
+    out.false_errors = sorted(error_cells - wrong)
+    for f in errors:
+        if f.cell in out.false_errors:
+            out.detail.append(f"误报 {f.cell} {f.code}: {f.message}")
+    for cell in out.missed:
+        out.detail.append(f"漏报 {cell}")
+    return out
+
+
+def score(ids: list[str] | None = None) -> list[Outcome]:
+    return [score_one(p) for p in sources(ids)]
+
+
+def table(outcomes: list[Outcome]) -> str:
+    complete = [o for o in outcomes if o.complete]
+    provinces = sorted({o.province for o in outcomes})
+    families = sorted({o.family for o in outcomes})
+    wrong = sum(o.wrong for o in outcomes)
+    missed = sum(len(o.missed) for o in outcomes)
+    lines = [
+        f"表格 {len(outcomes)} 张（完整 {len(complete)}，部分 {len(outcomes) - len(complete)}），"
+        f"{len(provinces)} 个省份，{len(families)} 类表样",
+        f"找到表格        {sum(o.found for o in outcomes)}/{len(outcomes)}",
+        f"总分和等级一致  {sum(bool(o.total_ok) for o in complete)}/{len(complete)}",
+        f"错误单元格找到  {wrong - missed}/{wrong}",
+        f"误报（对的单元格报错误）  {sum(len(o.false_errors) for o in outcomes)}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    verbose = "--verbose" in argv
+    ids = [a for a in argv if not a.startswith("--")]
+    outcomes = score(ids or None)
+    for o in outcomes:
+        mark = "✓" if o.ok else "✗"
+        print(f"{mark} {o.id:48} {o.form or '—':10} {'部分' if not o.complete else ''}")
+        if verbose or not o.ok:
+            for line in o.detail:
+                print("    " + line)
+    print()
+    print(table(outcomes))
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
