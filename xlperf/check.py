@@ -27,18 +27,17 @@ from .rules import score_project
 from .rules.project import grade as project_grade
 from .rules.budget import COLUMN_LABELS as BUDGET_COLUMN_LABELS, ROW_LABELS as BUDGET_ROW_LABELS
 from .rules.indicator import (
+    score_indicator,
     actual_as_points, completion_rate, indicator_score, infer_direction, is_budget_indicator, make_finding, valid_weight,
 )
 from .workbook_io import UnreadableWorkbook, open_workbook  # noqa: F401 (re-exported)
 from .values import parse_value
 from .values import CENT, RATE_PLACES, format_number, format_percent, half_up, normalise_text
-from .vocabulary import COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
+from .vocabulary import GRADE_RANKS, COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
 
 HUNDRED = Decimal(100)
 RULE_RATE_PERCENT_PLACES = 2  # the rules keep 完成率 to 0.01%: a finer published rate is compared at that
 SCORE_UNITS = (None, "分")
-# domain.md §5: 优≡优秀, 良≡良好, 中≡中等≡一般, 差≡较差 (rank 0 is the best band).
-GRADE_RANKS = {"优秀": 0, "优": 0, "良好": 1, "良": 1, "中": 2, "中等": 2, "一般": 2, "差": 3, "较差": 3}
 
 
 @dataclass(frozen=True)
@@ -146,6 +145,9 @@ def _no_table_finding(wb) -> Finding:
 
 def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) -> tuple[TableVerdict, list[Finding]]:
     rows, readings = _rows_with_directions(_as_published(_rows_with_budget(table, block)), profile)
+    group_findings: list[Finding] = []
+    if "weight" not in table.columns:
+        rows, group_findings = weights_from_level1(rows, profile)
     project = Project(
         name=f"{table.sheet}（第{table.header_row}行起的自评表）",
         sheet=table.sheet,
@@ -156,7 +158,7 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
         weight_total_loc=table.weight_total_loc,
     )
     result = _qualitative_judgements(_budget_from_table(score_project(project, profile), block, profile), rows, profile)
-    findings = _for_the_reviewer(list(result.findings), rows, readings, block, table)
+    findings = _for_the_reviewer(list(result.findings), rows, readings, block, table) + group_findings
     for row, scored in zip(rows, result.indicators):
         findings += published_rate_findings(row, scored)
         findings += published_score_findings(row, scored, profile, readings.get(_key(row.indicator.cells.get("level3"))))
@@ -174,6 +176,52 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
         last_row=max((r.indicator.row for r in table.rows), default=table.header_row),
     )
     return verdict, findings
+
+
+def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[tuple[AnnexRow, ...], list[Finding]]:
+    """A table without a 分值 column (湖北 forms): each 一级 name carries its points (产出指标(40分)).
+
+    A row's 分值 is what its published 得分 implies at the rule's 完成率 (得分 ÷ min(完成率, 100%));
+    the 分值 so implied must add up to the 一级's points, else the group's scores are wrong (an error
+    at the 一级 cell: which row is wrong the table cannot tell). A row without a 得分 belongs to the
+    scored row above it (one 得分 per 二级 group) and is not scored on its own.
+    """
+    groups: dict[tuple, list[AnnexRow]] = {}
+    for r in rows:
+        groups.setdefault((r.indicator.level1, _key(r.indicator.cells.get("level1"))), []).append(r)
+    out: list[AnnexRow] = []
+    findings: list[Finding] = []
+    for (level1, _), group in groups.items():
+        points = next((r.level1_points for r in group if r.level1_points is not None), None)
+        scored = [r for r in group if r.score is not None]
+        if points is None or not scored or any(r.indicator.is_budget if hasattr(r.indicator, "is_budget") else False
+                                               for r in scored):
+            out += group
+            continue
+        implied: list[Decimal | None] = []
+        for r in scored:
+            probe = dataclasses.replace(r.indicator, weight=parse_value("100"))
+            rate = score_indicator(probe, profile)[0].rate
+            published = _published_number(r.score.value)
+            implied.append(None if rate is None or rate == 0 or published is None else published / min(rate, Decimal(1)))
+        known = sum((w for w in implied if w is not None), Decimal(0))
+        unknown = [i for i, w in enumerate(implied) if w is None]
+        rest = (points - known) / len(unknown) if unknown else None
+        if not unknown and half_up(known, CENT) != half_up(points, CENT) and abs(known - points) > CENT * len(scored):
+            loc = scored[0].indicator.cells.get("level1")
+            findings.append(make_finding(
+                ERROR, "level1-points-mismatch", loc,
+                f"“{level1}({format_number(points)}分)”下各指标的得分按完成率折算，分值合计为 {format_number(half_up(known, CENT))}，"
+                f"与一级指标的 {format_number(points)} 分不符：其中有得分填错；请逐项核对得分",
+                published=format_number(points), expected=format_number(half_up(known, CENT))))
+        for r, w in zip(scored, implied):
+            weight = w if w is not None else rest
+            if weight is None or weight < 0:
+                out.append(r)
+                continue
+            value = Value("number", shown=format_number(half_up(weight, CENT)), number=half_up(weight, CENT))
+            out.append(dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, weight=value)))
+    return tuple(sorted(out, key=lambda r: r.indicator.row)), findings
 
 
 def _as_published(rows: tuple[AnnexRow, ...]) -> tuple[AnnexRow, ...]:

@@ -19,7 +19,9 @@ from rich.table import Table
 from . import __version__
 from . import layout as L
 from .model import ERROR, INFO, SEVERITY_LABELS, WARNING
+from .forms import DEFAULT_FORM
 from .profiles import DEFAULT_PROFILE, available_profiles, load_profile
+from .values import format_number
 from .workbook_io import UnreadableWorkbook, reading_options
 from .cli_chinese import install as _chinese_frame
 
@@ -44,6 +46,8 @@ PasswordOption = typer.Option(None, "--password", envvar="XLPERF_PASSWORD", show
                               help="加密工作簿的打开密码（只在内存中解密；也可用环境变量 XLPERF_PASSWORD）")
 ConvertOption = typer.Option(False, "--convert", help="遇到 .xls/.et/.csv/.ods 时用 LibreOffice 转换一份副本后继续（原文件不变）")
 BackupOption = typer.Option(True, "--backup/--no-backup", help="替换已有工作簿前保留上一版为 文件名.xlsx.bak（默认保留）")
+FormOverride = typer.Option(None, "--form", metavar="表样",
+                            help="本次生成附件1所用的表样（默认：工作簿记录的表样；xlperf forms 列出全部）")
 
 
 def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
@@ -58,6 +62,18 @@ def _profile(name: str):
         return load_profile(name)
     except KeyError as exc:
         _fail(str(exc.args[0]))
+
+
+def _form(name: str | None):
+    """The writable form of that name; an unknown one ends the command (exit 2) with the known names."""
+    from .forms import UnknownForm, load_form
+
+    if name is None:
+        return None
+    try:
+        return load_form(name, writable=True)
+    except UnknownForm as exc:
+        _fail(str(exc))
 
 
 def _save(wb, path: Path, backup: bool) -> None:
@@ -120,6 +136,8 @@ def new(
     example: bool = typer.Option(False, "--example", help="用示例数据填写每个项目（含若干典型错误，便于试用）"),
     force: bool = typer.Option(False, "--force", help="目标文件已存在时覆盖"),
     profile: str = ProfileOption,
+    form: str = typer.Option(DEFAULT_FORM, "--form", metavar="表样",
+                             help="附件1 的表样，记录在工作簿中（默认 national 全国表样；xlperf forms 列出全部）"),
     backup: bool = BackupOption,
 ) -> None:
     """从模板创建主工作簿：使用说明、项目清单和每个项目一张录入表。"""
@@ -132,7 +150,8 @@ def new(
     if path.exists() and not force:
         _fail(f"{path} 已存在；如确需覆盖请加 --force（原文件将被替换）")
     data = example_projects(projects) if example else [ProjectInput(name=f"项目{i}") for i in range(1, projects + 1)]
-    wb = new_workbook(data, _profile(profile))
+    _form(form)
+    wb = new_workbook(data, _profile(profile), form=form)
     _save(wb, path, backup)
     err.print(f"已创建 {path}：{projects} 个项目录入表。填写后运行：xlperf recalc {path}", highlight=False)
 
@@ -181,6 +200,7 @@ def recalc(
     profile: str = ProfileOption,
     crosscheck: bool = typer.Option(True, "--crosscheck/--no-crosscheck",
                                     help="用 Python 重新计算工作簿中的每个公式，并与文件保存的结果和评分规则逐格核对（默认开启）"),
+    form: Optional[str] = FormOverride,
     password: Optional[str] = PasswordOption,
     convert: bool = ConvertOption,
     backup: bool = BackupOption,
@@ -189,8 +209,9 @@ def recalc(
     from .pipeline import recalc_workbook
     from .safety import file_options
 
+    _form(form)
     with _command_run() as bar, file_options(password=password, convert=convert, backup=backup):
-        report = recalc_workbook(book, output, _profile(profile), progress=bar, crosscheck=crosscheck)
+        report = recalc_workbook(book, output, _profile(profile), progress=bar, crosscheck=crosscheck, form=form)
     if as_json:
         _print_json(report.as_json())
     else:
@@ -230,6 +251,7 @@ def demo(
     """生成示例工作簿（两个真实项目，原样录入），计算得分并显示汇总。"""
     from .pipeline import recalc_workbook
     from .template.build import new_workbook
+    from .forms import SEEDS_FORM
     from .template.seeds import SEEDS
     from .writers.save import save_workbook_atomic
 
@@ -239,10 +261,31 @@ def demo(
     from .safety import file_options
 
     with file_options(backup=False):  # the demo file is ours: no .bak beside it
-        save_workbook_atomic(new_workbook(list(SEEDS), prof), path)
+        save_workbook_atomic(new_workbook(list(SEEDS), prof, form=SEEDS_FORM), path)  # the seeds in their own form
         report = recalc_workbook(path, None, prof)
     _print_recalc(report, path)
     out.print("[dim]示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。[/]")
+
+
+@app.command("forms")
+def forms_command(as_json: bool = JsonOption) -> None:
+    """列出 xlperf 认识的附件1表样（审核时自动识别；可写出的表样可用于 new/recalc/export 的 --form）。"""
+    from rich.markup import escape
+
+    from .forms import DEFAULT_FORM as default, all_forms
+
+    if as_json:
+        _print_json({"forms": [{"name": f.name, "title": f.title, "description": f.description, "writable": f.writable,
+                                "budget_points": None if f.budget is None or f.budget.points is None
+                                else format_number(f.budget.points)} for f in all_forms()]})
+        raise typer.Exit(EXIT_OK)
+    table = Table(title="附件1 表样")
+    for title in ("名称", "标题", "说明", "可生成"):
+        table.add_column(title, overflow="fold")
+    for f in all_forms():
+        name = f.name + ("（默认）" if f.name == default else "")
+        table.add_row(escape(name), escape(f.title), escape(f.description), "是" if f.writable else "只用于审核")
+    out.print(table)
 
 
 # ---- export and mail (issue 5) ------------------------------------------------
@@ -253,11 +296,14 @@ def export(
     pdf: bool = typer.Option(False, "--pdf", help="同时用 LibreOffice 生成每个项目附件1的 PDF"),
     force: bool = typer.Option(False, "--force", help="有错误级问题的项目也导出（附带校验结果表）"),
     profile: str = ProfileOption,
+    form: Optional[str] = FormOverride,
     password: Optional[str] = PasswordOption,
     convert: bool = ConvertOption,
 ) -> None:
     """每个项目导出一个只含数值的工作簿（附件1、预算执行情况表，有问题时附校验结果），供报送；不修改主工作簿。"""
     from .export import ExportError, export_workbook
+
+    _form(form)
 
     with _command_run(ExportError) as bar, reading_options(password=password, convert=convert):
         def progress(what: str, done: int, total: int) -> None:
@@ -266,7 +312,7 @@ def export(
             else:
                 bar(what, done, total)
 
-        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress)
+        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress, form=form)
     _print_export(report)
     raise typer.Exit(EXIT_FINDINGS if report.has_problems else EXIT_OK)
 

@@ -88,7 +88,7 @@ def safe_file_stem(name: str, taken: set[str], suffix: str = FILE_SUFFIX, max_ch
 
 
 # ---- the export workbook --------------------------------------------------------
-def build_project_workbook(result: ProjectResult, include_findings: bool = True) -> Workbook:
+def build_project_workbook(result: ProjectResult, include_findings: bool = True, form=None) -> Workbook:
     """The handed-in workbook of one project: 附件1, 预算执行情况 and (if any) 校验结果, values only."""
     from .writers.annex import write_annex_sheet
     from .writers.budget_table import BUDGET_SHEET, write_budget_sheet
@@ -99,7 +99,7 @@ def build_project_workbook(result: ProjectResult, include_findings: bool = True)
     taken: set[str] = set()
     annex = L.safe_sheet_name(result.project.name, taken, prefix=L.ANNEX_PREFIX, reserved=False)
     meta = result.project.meta
-    write_annex_sheet(wb, result, annex, unit=meta.get("unit") or None, year=meta.get("year") or None)
+    write_annex_sheet(wb, result, annex, unit=meta.get("unit") or None, year=meta.get("year") or None, form=form)
     write_budget_sheet(wb, result, BUDGET_SHEET)
     if include_findings and result.findings:
         write_findings_sheet(wb, list(result.findings), sheet_name=L.FINDINGS_SHEET)
@@ -163,13 +163,14 @@ def _refusal(result: ProjectResult) -> str:
 
 
 def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: bool = False, force: bool = False,
-                    progress: Progress | None = None) -> ExportReport:
+                    progress: Progress | None = None, form: str | None = None) -> ExportReport:
     """Export every project of the master workbook book into outdir (see the module doc).
 
     Raises UnreadableWorkbook when book cannot be read and ExportError when
     the export cannot start; a problem with one project is reported in its item.
     """
     from . import libreoffice
+    from .forms.recorded import form_for
     from .pipeline import score_workbook
     from .profiles import load_profile
     from .workbook_io import open_workbook
@@ -178,6 +179,7 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
     outdir = Path(outdir) if outdir is not None else default_outdir(book)
     profile = profile or load_profile()
     wb = open_workbook(book)
+    chosen = form_for(wb, form)
     results = score_workbook(wb, book, profile)
     if not results:
         raise ExportError(f"{book.name} 中没有项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），没有可导出的项目")
@@ -193,14 +195,14 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
     report = ExportReport(file=str(book), outdir=outdir)
     taken: set[str] = set()
     for i, result in enumerate(results, start=1):
-        report.items.append(_export_one(result, outdir, taken, pdf, force))
+        report.items.append(_export_one(result, outdir, taken, pdf, force, chosen))
         if progress:
             progress("导出", i, len(results))
     report.manifest = write_manifest(report, book, profile)
     return report
 
 
-def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool) -> ExportItem:
+def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool, form=None) -> ExportItem:
     from .libreoffice import LibreOfficeError
     from .workbook_io import UnreadableWorkbook
     from .writers.save import save_workbook_atomic
@@ -216,7 +218,7 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     xlsx = outdir / f"{stem}.xlsx"
     try:
         with _no_backup():
-            save_workbook_atomic(build_project_workbook(result), xlsx)
+            save_workbook_atomic(build_project_workbook(result, form=form), xlsx)
     except OSError as exc:
         return _replace(item, failed=f"无法写入 {xlsx}：{_os_reason(exc)}")
     except UnreadableWorkbook as exc:  # the save's own refusals (file open in Excel…), already in Chinese
@@ -224,7 +226,7 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     item = _replace(item, xlsx=xlsx, forced=bool(errors))
     if pdf:
         try:
-            item = _replace(item, pdf=_write_pdf(result, outdir, stem))
+            item = _replace(item, pdf=_write_pdf(result, outdir, stem, form))
         except (LibreOfficeError, OSError) as exc:  # reported with the project; mail then sends nothing for it
             item = _replace(item, failed=f"PDF 生成失败：{exc}")
     return item
@@ -239,13 +241,13 @@ def _no_backup():
     return writing_options(backup=False)
 
 
-def _write_pdf(result: ProjectResult, outdir: Path, stem: str) -> Path:
+def _write_pdf(result: ProjectResult, outdir: Path, stem: str, form=None) -> Path:
     """outdir/<stem>.pdf: the 附件1 and the 预算执行情况 table (not the findings), by LibreOffice headless."""
     from . import libreoffice
 
     with tempfile.TemporaryDirectory(prefix="xlperf-pdf-") as tmp:
         staged = Path(tmp) / f"{stem}.xlsx"
-        build_project_workbook(result, include_findings=False).save(staged)
+        build_project_workbook(result, include_findings=False, form=form).save(staged)
         return libreoffice.convert(staged, "pdf", outdir)
 
 

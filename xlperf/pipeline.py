@@ -18,6 +18,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from . import layout as L
 from .model import ERROR, Finding, ProjectResult
+from .forms.recorded import form_for
 from .profiles import Profile, load_profile
 from .readers.input_sheet import read_projects
 from .rules import score_project
@@ -69,28 +70,31 @@ def score_workbook(wb: Workbook, source: Path, profile: Profile, progress: Progr
 
 
 def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | None = None,
-                    progress: Progress | None = None, crosscheck: bool = True) -> RecalcReport:
-    """Score every input sheet and write 附件1, 汇总 and 校验结果 into OUTPUT (default: the workbook itself)."""
+                    progress: Progress | None = None, crosscheck: bool = True, form: str | None = None) -> RecalcReport:
+    """Score every input sheet and write 附件1, 汇总 and 校验结果 into OUTPUT (default: the workbook itself).
+
+    form: the registered form to write 附件1 in (default: the one the workbook records)."""
     from .writers.save import save_workbook_atomic
 
     profile = profile or load_profile()
     path = Path(path)
     wb = open_workbook(path)
-    report = recalc_in_memory(wb, path, profile, progress, crosscheck)
+    report = recalc_in_memory(wb, path, profile, progress, crosscheck, form=form)
     save_workbook_atomic(wb, Path(output) if output else path)
     return report
 
 
 def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,
-                     crosscheck: bool = True, cached: dict | None = None) -> RecalcReport:
+                     crosscheck: bool = True, cached: dict | None = None, form: str | None = None) -> RecalcReport:
     """Score wb's input sheets and write the generated sheets into wb (which is not saved).
 
     path names the workbook in messages. cached (sheet → (row, column) → value): what
     the formula cells show, when that is not stored in the file at path (an xlwings Book).
     """
+    chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
     results = score_and_crosscheck(wb, path, profile, progress, crosscheck, cached)
     findings = tuple(f for r in results for f in r.findings)
-    annex_sheets = write_generated_sheets(wb, results, findings, progress)
+    annex_sheets = write_generated_sheets(wb, results, findings, progress, form=chosen)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
 
 
@@ -123,12 +127,15 @@ def crosscheck_results(wb: Workbook, path: Path | None, results: list[ProjectRes
     return [dataclasses.replace(r, findings=r.findings + tuple(extra.get(r.project.sheet, ()))) for r in results]
 
 
-def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings, progress: Progress | None = None) -> list[str]:
-    """Replace the sheets xlperf generated last time by fresh ones; never touch another sheet."""
+def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings, progress: Progress | None = None,
+                           form=None) -> list[str]:
+    """Replace the sheets xlperf generated last time by fresh ones, 附件1 in `form` (default: the
+    workbook's recorded form); never touch another sheet."""
     from .writers.annex import write_annex_sheet
     from .writers.findings_sheet import write_findings_sheet
     from .writers.summary import write_summary_sheet
 
+    form = form or form_for(wb)
     for name in generated_sheet_names(wb):
         if name in wb.sheetnames:
             del wb[name]
@@ -145,7 +152,7 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
     write_findings_sheet(wb, list(findings), sheet_name=findings_name)
     for i, (result, name) in enumerate(zip(results, annex_names), start=1):
         write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
-                          year=result.project.meta.get("year") or None)
+                          year=result.project.meta.get("year") or None, form=form)
         if progress:
             progress("生成附件1", i, len(results))
     _record_generated(wb, [summary, findings_name, *annex_names])

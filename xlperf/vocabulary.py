@@ -96,3 +96,5 @@ SATISFACTION_LEVEL1 = "满意度指标"
 SATISFACTION_WORD = "满意"
 # The grade of an input sheet whose tables could not be found: nothing was scored, so no score is shown.
 UNSCORED_GRADE = "未评分"
+# domain.md §5: 优≡优秀, 良≡良好, 中≡中等≡一般, 差≡较差 (rank 0 is the best band).
+GRADE_RANKS = {"优秀": 0, "优": 0, "良好": 1, "良": 1, "中": 2, "中等": 2, "一般": 2, "差": 3, "较差": 3}

@@ -56,6 +56,7 @@ class Recognise:
     weight_before_target: bool = False
     level1_header_weights: bool = False
     percent_weights: bool = False
+    no_weight_column: bool = False
     priority: int = 0
     when: tuple["Recognise", ...] = ()
 
@@ -142,6 +143,7 @@ def _recognise(rec: dict) -> Recognise:
         weight_before_target=bool(rec.get("weight_before_target", False)),
         level1_header_weights=bool(rec.get("level1_header_weights", False)),
         percent_weights=bool(rec.get("percent_weights", False)),
+        no_weight_column=bool(rec.get("no_weight_column", False)),
         priority=int(rec.get("priority", 0)),
         when=tuple(_recognise(alt) for alt in rec.get("when", ())),
     )
@@ -259,6 +261,8 @@ def recognise(traits: TableTraits) -> Form:
         if r.level1_header_weights and not traits.level1_header_weights:
             return False
         if r.percent_weights and not traits.percent_weights:
+            return False
+        if r.no_weight_column and "weight" in traits.fields:
             return False
         return True
 

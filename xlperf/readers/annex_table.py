@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import forms, layout as L
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, BudgetTable, Indicator, Loc, Value
 from ..rules.budget import AMOUNT_ROWS
-from ..values import CENT, format_number, half_up, normalise_text, parse_value
+from ..values import normalise_text, parse_value
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, PLACEHOLDERS
 from .input_sheet import is_input_sheet
 
@@ -38,7 +38,7 @@ NOTE_PREFIXES = ("注:", "说明:", "备注:", "填表说明", "填报说明", "
 MIN_BUDGET_COLUMNS = 3  # fewer matching titles is a coincidence, not a budget table
 BUDGET_SCAN_ROWS = 12  # rows (1)–(7) sit right under the header; stop looking after this many
 BLANK_ROWS_ENDING_TABLE = 2  # one blank row inside a table is a typing slip, two end it
-TITLE_ROWS_ABOVE = 10  # how far above a header the form's title and its info rows are looked for
+TITLE_ROWS_ABOVE = 20  # how far above a header the form's title and its info rows are looked for
 
 _TRAILING_NOTE = re.compile(r"(\([^()]*\))+$")  # (万元), (%), (分)
 # 指标1:, 指标2：, ……, …, 1.…: rows of the blank form nobody filled in.
@@ -340,8 +340,6 @@ def _read_annex_table(grid: Grid, header: Header) -> tuple[AnnexTable, int]:
             if _is_indicator_row(grid, row, columns):
                 rows.append(_annex_row(grid, row, columns, levels))
         row += 1
-    if "weight" not in columns:
-        rows = _weights_from_level1(rows)
     table = AnnexTable(sheet=grid.title, header_row=header.row, rows=tuple(rows), total=total, grade=grade,
                        weight_total_loc=weight_total_loc, columns=columns, header_last_row=header.last_row)
     return table, row
@@ -440,26 +438,6 @@ def _annex_row(grid: Grid, row: int, columns: dict[str, int], levels: _LevelFill
     )
     return AnnexRow(indicator, rate=_published(cell("rate")), score=_published(cell("score")),
                     has_reason="reason" in columns, level1_points=points)
-
-
-def _weights_from_level1(rows: list[AnnexRow]) -> list[AnnexRow]:
-    """A table without a 分值 column (湖北): each 一级 name carries its points (产出指标(40分)), shared
-    evenly by the rows that publish a 得分; a row without one belongs to the scored row above it
-    (one 得分 per 二级 group) and is not scored on its own."""
-    groups: dict[tuple[str, Loc | None], list[AnnexRow]] = {}
-    for r in rows:
-        groups.setdefault((r.indicator.level1, r.indicator.cells.get("level1")), []).append(r)
-    out: list[AnnexRow] = []
-    for group in groups.values():
-        scored = [r for r in group if r.score is not None]
-        points = next((r.level1_points for r in group if r.level1_points is not None), None)
-        if not scored or points is None:
-            out += group  # nothing to share: the rules say what is missing
-            continue
-        share = points / len(scored)
-        weight = Value("number", shown=format_number(half_up(share, CENT)), number=share)
-        out += [dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, weight=weight)) for r in scored]
-    return sorted(out, key=lambda r: r.indicator.row)
 
 
 def _with_form(grid: Grid, table: AnnexTable, blocks: list[BudgetBlock]) -> AnnexTable:

@@ -17,6 +17,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
 from ..writers.cells import BODY_FONT, BOLD_FONT, BORDER, CENTER, FONT_NAME, HEADER_FILL, LINK_FONT, TITLE_FONT
+from ..forms import DEFAULT_FORM, SEEDS_FORM, load_form
+from ..forms.recorded import record_form
 from ..profiles import Profile, load_profile
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, CATEGORIES, DIRECTIONS
 from ..zipbytes import rezip
@@ -64,12 +66,17 @@ INSTRUCTIONS = (
 )
 
 
-def new_workbook(projects: list[ProjectInput], profile: Profile | None = None) -> Workbook:
-    """The master workbook with one input sheet per project, values typed in."""
+def new_workbook(projects: list[ProjectInput], profile: Profile | None = None, form: str | None = None) -> Workbook:
+    """The master workbook with one input sheet per project, values typed in.
+
+    form: the registered form its 附件1 are written in (recorded in the workbook; None records
+    nothing, and recalc then writes the seeds' 山西 layout)."""
     profile = profile or load_profile()
     wb = Workbook()
     wb.remove(wb.active)
-    write_instructions(wb)
+    write_instructions(wb, form)
+    if form is not None:
+        record_form(wb, form)
     wb.create_sheet(L.PROJECT_LIST_SHEET)
     _write_project_list_header(wb[L.PROJECT_LIST_SHEET])
     for data in projects:
@@ -89,12 +96,23 @@ def add_project(wb: Workbook, data: ProjectInput, profile: Profile | None = None
     return ws
 
 
-def write_instructions(wb: Workbook) -> Worksheet:
+def form_lines(form: str | None) -> tuple[str, ...]:
+    """What 使用说明 says about the form the workbook's 附件1 are written in."""
+    chosen = load_form(form or SEEDS_FORM, writable=True)
+    return (
+        "",
+        "五、附件1 表样",
+        f"本工作簿的附件1按“{chosen.name}”表样生成：{chosen.title}（{chosen.description}）。",
+        "更换表样：xlperf recalc 本文件.xlsx --form 表样名称（只影响本次生成；xlperf forms 列出全部表样）。",
+    )
+
+
+def write_instructions(wb: Workbook, form: str | None = None) -> Worksheet:
     ws = wb.create_sheet(L.INSTRUCTIONS_SHEET)
     ws.column_dimensions["A"].width = 110
-    for i, line in enumerate(INSTRUCTIONS, start=1):
+    for i, line in enumerate(INSTRUCTIONS + form_lines(form), start=1):
         cell = ws.cell(row=i, column=1, value=line)
-        cell.font = Font(name=FONT_NAME, size=16 if i == 1 else 11, bold=i == 1 or line.startswith(("一、", "二、", "三、", "四、")))
+        cell.font = Font(name=FONT_NAME, size=16 if i == 1 else 11, bold=i == 1 or line.startswith(("一、", "二、", "三、", "四、", "五、")))
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     return ws
 
@@ -316,7 +334,7 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 
 def template_workbook() -> Workbook:
-    wb = new_workbook([ProjectInput(name=TEMPLATE_PROJECT_NAME)])
+    wb = new_workbook([ProjectInput(name=TEMPLATE_PROJECT_NAME)], form=DEFAULT_FORM)
     wb.properties.creator = "xlperf"
     wb.properties.title = "项目支出绩效自评表模板"
     return wb

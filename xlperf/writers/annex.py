@@ -15,6 +15,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
+from ..forms import Form
 from ..model import IndicatorResult, ProjectResult, Value
 from .cells import (
     BODY_FONT,
@@ -69,8 +70,12 @@ def annex_rows(result: ProjectResult) -> tuple[int, int]:
 
 
 def write_annex_sheet(wb, result: ProjectResult, sheet_name: str, unit: str | None = None,
-                      year: str | None = None) -> Worksheet:
-    """Add one 附件1 sheet for result. Deterministic: the same result gives the same sheet."""
+                      year: str | None = None, form: Form | None = None) -> Worksheet:
+    """Add one 附件1 sheet for result in `form` (default: the seeds' 山西 layout). Deterministic."""
+    if form is not None and form.info != "line":
+        from .annex_form import annex_context, write_form_annex
+
+        return write_form_annex(wb, result, sheet_name, form, annex_context(result))
     ws = new_sheet(wb, sheet_name)
     _write_title(ws, result.project.name, unit, year)
     _write_header(ws)
