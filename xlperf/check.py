@@ -214,6 +214,11 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[t
                 f"“{level1}({format_number(points)}分)”下各指标的得分按完成率折算，分值合计为 {format_number(half_up(known, CENT))}，"
                 f"与一级指标的 {format_number(points)} 分不符：其中有得分填错；请逐项核对得分",
                 published=format_number(points), expected=format_number(half_up(known, CENT))))
+        consistent = not findings or findings[-1].cell != _cell_of(scored[0].indicator.cells.get("level1"))
+        if not unknown and consistent:
+            # 16.67 + 16.67 + 16.66 read back from rounded scores: the group's points are exact, its rows share them.
+            rounded = [half_up(w, CENT) for w in implied]
+            implied = rounded[:-1] + [points - sum(rounded[:-1], Decimal(0))]
         for r, w in zip(scored, implied):
             weight = w if w is not None else rest
             if weight is None or weight < 0:
@@ -222,6 +227,10 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[t
             value = Value("number", shown=format_number(half_up(weight, CENT)), number=half_up(weight, CENT))
             out.append(dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, weight=value)))
     return tuple(sorted(out, key=lambda r: r.indicator.row)), findings
+
+
+def _cell_of(loc: Loc | None) -> str | None:
+    return loc.cell if loc else None
 
 
 def _as_published(rows: tuple[AnnexRow, ...]) -> tuple[AnnexRow, ...]:

@@ -18,7 +18,7 @@ from .readers.input_sheet import expected_formulas, normalise_formula
 from .formula.cached import cached_formula_values
 from .model import ERROR, WARNING, Finding, Loc, ProjectResult
 from .rules.indicator import make_finding
-from .values import format_number
+from .values import format_number, half_up
 
 _TOLERANCE = Decimal("1e-9")
 
@@ -64,7 +64,7 @@ def _difference(a, b) -> str:
     numeric = (float, int, Decimal)
     if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
         d = abs(Decimal(repr(a) if isinstance(a, float) else a) - Decimal(repr(b) if isinstance(b, float) else b))
-        return f"，相差 {format_number(d.quantize(Decimal('1e-10')).normalize())}"
+        return f"，相差 {format_number(half_up(d, Decimal('1e-10')).normalize())}"  # half_up: a huge d stays as it is
     return ""
 
 

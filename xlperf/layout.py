@@ -42,6 +42,13 @@ INPUT_LAST_COLUMN = 10  # A..J
 TITLE_CELL = "A1"
 NAME_LABEL_CELL = "A2"
 NAME_CELL = "B2"
+NAME_BLOCK = "B2:D2"
+# What the national form states beside the project name, typed on the name row. Read by their labels,
+# so a sheet made before they existed (name merged over B2:J2) still reads: they are then empty.
+SIDE_FIELDS = {"department": ("主管部门", "E2", "F2:G2"), "implementer": ("实施单位", "H2", "I2:J2")}
+# 年度绩效目标 is the national form's 预期目标; its 实际完成情况 is typed beside it on the same row.
+EXPECTED_GOAL = "年度绩效目标"
+ACHIEVED_LABEL = "实际完成情况"
 
 INFO_FIELDS = ("项目概况", "立项依据", "设立的必要性", "保证项目实施的措施与制度", "项目实施计划")
 INFO_SECTION_ROW = 3
@@ -105,6 +112,19 @@ GRADE_CELL = f"{INDICATOR_COLUMN_LETTERS['score']}{GRADE_ROW}"
 INPUT_COLUMN_WIDTHS = {"A": 16, "B": 18, "C": 34, "D": 10, "E": 9, "F": 13, "G": 13, "H": 11, "I": 11, "J": 40, "K": 3, "L": 10, "M": 10}
 
 
+def goal_blocks() -> dict[str, str]:
+    """The input blocks of the goal rows: 年度绩效目标 shares its row with its 实际完成情况."""
+    last = get_column_letter(INPUT_LAST_COLUMN)
+    blocks = {f: f"B{GOALS_FIRST_ROW + i}:{last}{GOALS_FIRST_ROW + i}" for i, f in enumerate(GOAL_FIELDS)}
+    blocks[EXPECTED_GOAL] = f"B{_EXPECTED_ROW}:F{_EXPECTED_ROW}"
+    return blocks
+
+
+_EXPECTED_ROW = GOALS_FIRST_ROW + GOAL_FIELDS.index(EXPECTED_GOAL)
+ACHIEVED_LABEL_CELL = f"G{_EXPECTED_ROW}"
+ACHIEVED_BLOCK = f"H{_EXPECTED_ROW}:{get_column_letter(INPUT_LAST_COLUMN)}{_EXPECTED_ROW}"
+
+
 def info_cell(field: str) -> str:
     return f"B{INFO_FIRST_ROW + INFO_FIELDS.index(field)}"
 
@@ -131,7 +151,9 @@ def is_input_cell(cell: str) -> bool:
     from openpyxl.utils.cell import coordinate_from_string
 
     letter, row = coordinate_from_string(cell)
-    if cell == NAME_CELL:
+    if cell == NAME_CELL or cell in {block.split(":")[0] for _, _, block in SIDE_FIELDS.values()}:
+        return True
+    if cell == ACHIEVED_BLOCK.split(":")[0]:
         return True
     if row in {INFO_FIRST_ROW + i for i in range(len(INFO_FIELDS))} | {GOALS_FIRST_ROW + i for i in range(len(GOAL_FIELDS))}:
         return letter == "B"

@@ -228,6 +228,11 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
                                        "请核对评分结果"))
     info = {f: r.text(pos.info_cells[f]) for f in L.INFO_FIELDS}
     info.update({f: r.text(pos.goal_cells[f]) for f in L.GOAL_FIELDS})
+    expected_row = int(re.sub(r"\D", "", pos.goal_cells[L.EXPECTED_GOAL]))
+    info[L.ACHIEVED_LABEL] = _beside_label(ws, expected_row, L.ACHIEVED_LABEL)
+    name_row = int(re.sub(r"\D", "", pos.name_cell))
+    side = {key: _beside_label(ws, name_row, label) for key, (label, _, _) in L.SIDE_FIELDS.items()}
+    meta = {**meta, **{key: value for key, value in side.items() if value}}
     budget = _read_budget(r)
     indicators = _read_indicators(r)
     r.findings += _merged_cell_findings(r)
@@ -243,6 +248,15 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
         weight_total_loc=r.loc(pos.weight_total_cell),
         positions=pos,
     )
+
+
+def _beside_label(ws: Worksheet, row: int, label: str) -> str:
+    """The text typed right of `label` on `row` ("" when the sheet has no such label: made before it existed)."""
+    for cell in ws[row][: L.INPUT_LAST_COLUMN]:
+        if isinstance(cell.value, str) and cell.value.strip() == label and cell.column < L.INPUT_LAST_COLUMN:
+            value = ws.cell(row, cell.column + 1).value
+            return "" if value is None else str(value).strip()
+    return ""
 
 
 def _unscored_project(ws: Worksheet, meta: dict, exc: L.LayoutChanged) -> Project:

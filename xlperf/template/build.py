@@ -148,7 +148,10 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     _merged_label(ws, f"A1:{last}1", L.INPUT_TITLE, TITLE_FONT, CENTER)
     ws.row_dimensions[1].height = 30
     _label(ws, L.NAME_LABEL_CELL, "项目名称")
-    _input_block(ws, f"{L.NAME_CELL}:{last}2")
+    _input_block(ws, L.NAME_BLOCK)
+    for label, label_cell, block in L.SIDE_FIELDS.values():
+        _label(ws, label_cell, label)
+        _input_block(ws, block)
 
     _section(ws, L.INFO_SECTION_ROW, "一、项目基本情况")
     _text_rows(ws, L.INFO_FIRST_ROW, L.INFO_FIELDS)
@@ -157,7 +160,9 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     _budget_table(ws)
 
     _section(ws, L.GOALS_SECTION_ROW, "三、项目绩效目标")
-    _text_rows(ws, L.GOALS_FIRST_ROW, L.GOAL_FIELDS)
+    _text_rows(ws, L.GOALS_FIRST_ROW, L.GOAL_FIELDS, L.goal_blocks())
+    _label(ws, L.ACHIEVED_LABEL_CELL, L.ACHIEVED_LABEL)
+    _input_block(ws, L.ACHIEVED_BLOCK)
 
     _section(ws, L.INDICATOR_SECTION_ROW, "四、绩效指标（权重合计应为 100；灰色单元格自动计算；空行不计）")
     _indicator_table(ws, profile)
@@ -173,12 +178,12 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _text_rows(ws: Worksheet, first_row: int, labels) -> None:
-    """One labelled free-text row per label: label in A, a merged input block over B:J."""
+def _text_rows(ws: Worksheet, first_row: int, labels, blocks: dict[str, str] | None = None) -> None:
+    """One labelled free-text row per label: label in A, a merged input block over B:J (or as `blocks` says)."""
     last = L.column(L.INPUT_LAST_COLUMN)
     for row, name in enumerate(labels, start=first_row):
         _label(ws, f"A{row}", name)
-        _input_block(ws, f"B{row}:{last}{row}")
+        _input_block(ws, (blocks or {}).get(name, f"B{row}:{last}{row}"))
         ws.row_dimensions[row].height = 48
 
 

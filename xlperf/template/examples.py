@@ -121,6 +121,8 @@ def example_project(index: int) -> ProjectInput:
         goals={"实施期绩效目标": f"按期完成{subject}各项任务。", "年度绩效目标": f"完成年度{subject}任务，服务对象满意度不低于90%。"},
         budget=budget,
         indicators=tuple(indicators),
+        side={"department": unit, "implementer": unit},
+        achieved=f"已按计划完成年度{subject}任务。",
     )
     return _with_mistake(rng, index, data)
 

@@ -51,6 +51,8 @@ class ProjectInput:
     budget: dict = field(default_factory=dict)  # (row, column) → amount typed, rows (1)–(4)
     indicators: tuple[IndicatorInput, ...] = ()
     budget_actual_typed: object = None  # a value typed over the 预算执行率 link (seed 000): str or Typed
+    side: dict = field(default_factory=dict)  # layout.SIDE_FIELDS keys (department, implementer) → text
+    achieved: str = ""  # 年度绩效目标's 实际完成情况
 
 
 def _number(x):
@@ -64,6 +66,11 @@ def type_into(ws, data: ProjectInput) -> None:
     from ..writers.cells import set_text
 
     set_text(ws[L.NAME_CELL], data.name)
+    for key, (_, _, block) in L.SIDE_FIELDS.items():
+        if data.side.get(key):
+            set_text(ws[block.split(":")[0]], data.side[key])
+    if data.achieved:
+        set_text(ws[L.ACHIEVED_BLOCK.split(":")[0]], data.achieved)
     for f, text in data.info.items():
         set_text(ws[L.info_cell(f)], text)
     for f, text in data.goals.items():

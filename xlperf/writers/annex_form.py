@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .. import layout as L
 from ..forms import Form
 from ..model import IndicatorResult, ProjectResult, Value
 from ..values import format_number, operator_symbol
@@ -49,10 +50,6 @@ class AnnexContext:
         return {"name": project, "unit": self.unit, "department": self.department}.get(name, "")
 
 
-EXPECTED_GOAL = "年度绩效目标"  # the input sheet's goal that is the form's 预期目标
-ACHIEVED_GOAL = "年度目标实际完成情况"
-
-
 def annex_context(result: ProjectResult) -> AnnexContext:
     """What the project states beside its scores: 项目清单's 预算单位/主管部门/年度, the input sheet's goals."""
     meta, info = result.project.meta, result.project.info
@@ -60,8 +57,9 @@ def annex_context(result: ProjectResult) -> AnnexContext:
     def text(value) -> str:
         return "" if value is None else str(value).strip()
 
-    return AnnexContext(unit=text(meta.get("unit")), department=text(meta.get("department")), year=text(meta.get("year")),
-                        expected=text(info.get(EXPECTED_GOAL)), achieved=text(info.get(ACHIEVED_GOAL)),
+    return AnnexContext(unit=text(meta.get("implementer")) or text(meta.get("unit")),
+                        department=text(meta.get("department")), year=text(meta.get("year")),
+                        expected=text(info.get(L.EXPECTED_GOAL)), achieved=text(info.get(L.ACHIEVED_LABEL)),
                         amount_unit=text(meta.get("amount_unit")) or "万元")
 
 
