@@ -20,22 +20,24 @@ from typing import Mapping
 from .model import ERROR, INFO, WARNING, Finding, Indicator, IndicatorResult, Loc, Project, ProjectResult, Value
 from .profiles import Profile
 from .readers.annex_table import (
-    AnnexRow, AnnexTable, BudgetBlock, SheetCell, budget_block_for, cell_text, generated_budget_blocks, scan_workbook,
+    AnnexRow, AnnexTable, BudgetBlock, SheetCell, budget_block_for, budget_block_table, rate_as_points, cell_text, generated_budget_blocks, scan_workbook,
 )
 from .readers.input_sheet import is_input_sheet
 from .rules import score_project
 from .rules.project import grade as project_grade
 from .rules.budget import COLUMN_LABELS as BUDGET_COLUMN_LABELS, ROW_LABELS as BUDGET_ROW_LABELS
 from .rules.indicator import (
+    category_key,
     score_indicator,
     actual_as_points, completion_rate, indicator_score, infer_direction, is_budget_indicator, make_finding, valid_weight,
 )
 from .workbook_io import UnreadableWorkbook, open_workbook  # noqa: F401 (re-exported)
 from .values import parse_value
 from .values import CENT, RATE_PLACES, format_number, format_percent, half_up, normalise_text
-from .vocabulary import GRADE_RANKS, COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
+from .vocabulary import UNSCORED_GRADE, POSITIVE_NAME_WORDS, GRADE_RANKS, COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
 
 HUNDRED = Decimal(100)
+COST_LEVEL2 = "成本"  # category_key of 成本指标
 RULE_RATE_PERCENT_PLACES = 2  # the rules keep 完成率 to 0.01%: a finer published rate is compared at that
 SCORE_UNITS = (None, "分")
 
@@ -44,7 +46,7 @@ SCORE_UNITS = (None, "分")
 class TableVerdict:
     sheet: str
     header_row: int
-    total: Decimal
+    total: Decimal | None  # None: nothing to total (a budget block without its indicator table)
     grade: str
     published_total: Decimal | None
     published_grade: str | None
@@ -100,8 +102,17 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
 def audit_tables(wb, name: str, profile: Profile) -> tuple[CheckReport, list[str]]:
     """The check of a workbook of values (as shown): the report, and the sheets holding tables or budget tables."""
     tables, blocks = scan_workbook(wb)
+    budget_only: list[Finding] = []
     if not tables:
-        return CheckReport(name, (), (_no_table_finding(wb),)), []
+        scored = [b for b in blocks if b.budget_row is not None]
+        if not scored:
+            return CheckReport(name, (), (_no_table_finding(wb),)), []
+        # A 项目资金 block without its 绩效指标 table: its own numbers are still checked.
+        tables = [budget_block_table(b) for b in scored]
+        budget_only = [make_finding(ERROR, "no-indicator-table", Loc(b.table.sheet, b.budget_row.indicator.cells["weight"].cell),
+                                    "找到了项目资金（预算执行）表，但没有找到绩效指标表（缺少“三级指标”“年度指标值”“实际完成值”“分值/得分”"
+                                    "等列标题）：本表只核对了预算执行部分，总分无法重算；请补全绩效指标表")
+                       for b in scored]
     # recalc's own 附件1 sheets carry no budget table: theirs is on the project's input sheet.
     linked = generated_budget_blocks(wb)
     verdicts: list[TableVerdict] = []
@@ -109,8 +120,12 @@ def audit_tables(wb, name: str, profile: Profile) -> tuple[CheckReport, list[str
     for table in tables:
         block = linked.get(table.sheet) or budget_block_for(table, blocks)
         verdict, table_findings = check_table(table, block, profile)
+        if budget_only:  # no indicator table: no 总分 to recompute
+            verdict = dataclasses.replace(verdict, total=None, grade=UNSCORED_GRADE)
         verdicts.append(verdict)
         findings += table_findings
+    if budget_only:  # the weights of a table that is not there say nothing
+        findings = [f for f in findings if f.code not in ("weights-sum", "level1-weights")] + budget_only
     sheets = list(dict.fromkeys([t.sheet for t in tables] + [b.table.sheet for b in blocks]))
     # Tables sharing one budget table would repeat its findings.
     return CheckReport(name, tuple(verdicts), tuple(dict.fromkeys(findings))), sheets
@@ -147,7 +162,7 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
     rows, readings = _rows_with_directions(_as_published(_rows_with_budget(table, block)), profile)
     group_findings: list[Finding] = []
     if "weight" not in table.columns:
-        rows, group_findings = weights_from_level1(rows, profile)
+        rows, group_findings = weights_from_level1(rows, profile, table.block_points)
     project = Project(
         name=f"{table.sheet}（第{table.header_row}行起的自评表）",
         sheet=table.sheet,
@@ -178,7 +193,8 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
     return verdict, findings
 
 
-def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[tuple[AnnexRow, ...], list[Finding]]:
+def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
+                        block_points: Decimal | None = None) -> tuple[tuple[AnnexRow, ...], list[Finding]]:
     """A table without a 分值 column (湖北 forms): each 一级 name carries its points (产出指标(40分)).
 
     A row's 分值 is what its published 得分 implies at the rule's 完成率 (得分 ÷ min(完成率, 100%));
@@ -187,15 +203,23 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[t
     scored row above it (one 得分 per 二级 group) and is not scored on its own.
     """
     groups: dict[tuple, list[AnnexRow]] = {}
-    for r in rows:
-        groups.setdefault((r.indicator.level1, _key(r.indicator.cells.get("level1"))), []).append(r)
-    out: list[AnnexRow] = []
+    if block_points is not None and not any(r.level1_points is not None for r in rows if not is_budget_indicator(r.indicator)):
+        # no points in the 一级 names: the header's 年度绩效目标 (80分) is shared by the whole block
+        budget = [r for r in rows if is_budget_indicator(r.indicator)]
+        rows = tuple(r for r in rows if not is_budget_indicator(r.indicator))
+        rows = tuple(dataclasses.replace(r, level1_points=block_points) for r in rows)
+        groups[("", None)] = list(rows)
+        out_budget = budget
+    else:
+        out_budget = []
+        for r in rows:
+            groups.setdefault((r.indicator.level1, _key(r.indicator.cells.get("level1"))), []).append(r)
+    out: list[AnnexRow] = list(out_budget)
     findings: list[Finding] = []
     for (level1, _), group in groups.items():
         points = next((r.level1_points for r in group if r.level1_points is not None), None)
         scored = [r for r in group if r.score is not None]
-        if points is None or not scored or any(r.indicator.is_budget if hasattr(r.indicator, "is_budget") else False
-                                               for r in scored):
+        if points is None or not scored or any(is_budget_indicator(r.indicator) for r in scored):
             out += group
             continue
         implied: list[Decimal | None] = []
@@ -211,7 +235,7 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple[t
             loc = scored[0].indicator.cells.get("level1")
             findings.append(make_finding(
                 ERROR, "level1-points-mismatch", loc,
-                f"“{level1}({format_number(points)}分)”下各指标的得分按完成率折算，分值合计为 {format_number(half_up(known, CENT))}，"
+                f"“{level1 or '年度绩效目标'}({format_number(points)}分)”下各指标的得分按完成率折算，分值合计为 {format_number(half_up(known, CENT))}，"
                 f"与一级指标的 {format_number(points)} 分不符：其中有得分填错；请逐项核对得分",
                 published=format_number(points), expected=format_number(half_up(known, CENT))))
         consistent = not findings or findings[-1].cell != _cell_of(scored[0].indicator.cells.get("level1"))
@@ -267,9 +291,7 @@ def _budget_from_table(result: ProjectResult, block: BudgetBlock | None, profile
         actual = r.indicator.actual
         link = [f for f in findings if f.code == "budget-rate-mismatch" and f.cell == (r.indicator.cells["actual"].cell)]
         if actual.kind == "number" and actual.op is None and actual.unit is None:
-            places = max(-actual.number.as_tuple().exponent, 0) if "." in actual.shown or not actual.percent else \
-                _shown_decimals(actual.shown)
-            if _same_at(actual.number, budget.execution_rate, places):
+            if _same_at(actual.number, budget.execution_rate, printed_rate_places(actual)):
                 findings = [f for f in findings if f not in link]
         weight = valid_weight(r.indicator.weight)
         rate = half_up(budget.execution_rate / HUNDRED, RATE_PLACES)
@@ -311,9 +333,12 @@ def _qualitative_judgements(result: ProjectResult, rows: tuple[AnnexRow, ...], p
                                grade=project_grade(total, profile))
 
 
-def _shown_decimals(shown: str) -> int:
-    m = re.search(r"\.(\d+)", shown)
-    return len(m.group(1)) if m else 0
+def printed_rate_places(v: Value) -> int:
+    """Decimals a published rate shows in percent points: 97.80% → 2, 0.958 (a fraction) → 1, 86 → 0."""
+    m = re.search(r"\.(\d+)", v.shown)
+    decimals = len(m.group(1)) if m else 0
+    fraction = v.percent and "%" not in v.shown  # read as a fraction by the reader (0.958 → 95.8)
+    return max(decimals - 2, 0) if fraction else decimals
 
 
 def _rows_with_budget(table: AnnexTable, block: BudgetBlock | None) -> tuple[AnnexRow, ...]:
@@ -333,6 +358,7 @@ class KeywordReading:
     reverse: tuple[Decimal, Decimal | None]  # (完成率, 指标得分) as the rules read the row
     positive: tuple[Decimal, Decimal | None]  # … and read as 正向
     adopted: bool  # the published 完成率/得分 follow the 正向 reading: the row is scored as 正向
+    cost_group: bool = False  # reverse because it is filed under 成本指标 (the rules alone would read it 正向)
 
 
 Readings = dict[tuple[str, str], KeywordReading]  # by the row's 三级指标 cell
@@ -347,6 +373,8 @@ def _rows_with_directions(rows: tuple[AnnexRow, ...], profile: Profile) -> tuple
             readings[_key(row.indicator.cells.get("level3"))] = reading
             if reading.adopted:
                 row = dataclasses.replace(row, indicator=dataclasses.replace(row.indicator, direction=DIRECTION_POSITIVE))
+            elif reading.cost_group:
+                row = dataclasses.replace(row, indicator=dataclasses.replace(row.indicator, direction=DIRECTION_REVERSE))
         out.append(row)
     return tuple(out), readings
 
@@ -358,7 +386,11 @@ def keyword_reading(row: AnnexRow, profile: Profile) -> KeywordReading | None:
         return None
     direction, how = infer_direction(ind.level3, ind.target)
     points, _ = actual_as_points(ind.actual)
-    if how != "keyword" or direction != DIRECTION_REVERSE or points is None:
+    # domain.md §4.3: costs are reverse; a bare target filed under the 二级 成本指标 is a cost even
+    # when its name (制作费, 编制费) carries none of the keywords.
+    cost_group = how == "default" and category_key(ind.level2) == COST_LEVEL2 and not any(
+        w in normalise_text(ind.level3) for w in POSITIVE_NAME_WORDS)
+    if not ((how == "keyword" and direction == DIRECTION_REVERSE) or cost_group) or points is None:
         return None
     weight = valid_weight(ind.weight)
 
@@ -372,8 +404,9 @@ def keyword_reading(row: AnnexRow, profile: Profile) -> KeywordReading | None:
     reverse, reverse_matches = read(DIRECTION_REVERSE)
     positive, positive_matches = read(DIRECTION_POSITIVE)
     name = normalise_text(ind.level3)
-    keyword = next((k for k in REVERSE_KEYWORDS if k in name), "")
-    return KeywordReading(keyword, reverse, positive, adopted=bool(positive_matches) and not reverse_matches)
+    keyword = "成本指标" if cost_group else next((k for k in REVERSE_KEYWORDS if k in name), "")
+    return KeywordReading(keyword, reverse, positive, adopted=bool(positive_matches) and not reverse_matches,
+                          cost_group=cost_group)
 
 
 def _published_matches(row: AnnexRow, rate: Decimal, scores: set[Decimal]) -> bool | None:
@@ -393,7 +426,10 @@ def _reading_text(reading: tuple[Decimal, Decimal | None], verb: str = "") -> st
 
 
 def _direction_message(ind: Indicator, reading: KeywordReading) -> str:
-    named = f"“{ind.level3}”名称含“{reading.keyword}”" if reading.keyword else f"“{ind.level3}”"
+    if reading.cost_group:
+        named = f"“{ind.level3}”归在二级指标“成本指标”下"
+    else:
+        named = f"“{ind.level3}”名称含“{reading.keyword}”" if reading.keyword else f"“{ind.level3}”"
     if reading.adopted:
         return (f"{named}，通常按反向指标（越小越好）计算，但本表没有指标方向列，填报的完成率和得分是按正向"
                 f"（完成率=业绩值/目标值）计算的，已按正向核对；如该指标应为反向，{_reading_text(reading.reverse, '应为')}")
@@ -630,13 +666,24 @@ def breakdown_score_findings(block: BudgetBlock | None, profile: Profile) -> lis
     for b in block.breakdown if block is not None else ():
         weight, annual, executed = valid_weight(b.weight), b.annual, b.executed
         published = _published_number(b.score.value)
-        if weight is None or published is None or not (annual.is_number and executed.is_number) or annual.number <= 0:
+        if not (annual.is_number and executed.is_number) or annual.number <= 0:
             continue
         rate = half_up(executed.number / annual.number, RATE_PLACES)
+        if b.rate is not None:
+            out += _breakdown_rate_findings(b, executed.number / annual.number * HUNDRED)
+        if weight is None or published is None:
+            continue
         expected = indicator_score(weight, rate, integer=profile.budget_score_integer)
         if half_up(published, CENT) == expected:
             continue
         shown = _shown(b.score)
+        if published == expected.to_integral_value(rounding="ROUND_FLOOR"):
+            out.append(make_finding(
+                WARNING, "score-judgement", b.score.loc,
+                f"“{b.label}”得分填报为 {shown}，按其执行率 {format_percent(rate)} × 分值 {format_number(weight)} 应为 "
+                f"{format_number(expected)}；填报值是该得分去掉小数的整数分，请审核人员判断是否认可（其中行的得分不计入总分）",
+                published=shown, expected=format_number(expected)))
+            continue
         out.append(make_finding(
             ERROR, "published-score-mismatch", b.score.loc,
             f"“{b.label}”得分填报为 {shown}，按其执行率 {format_number(executed.number)}/{format_number(annual.number)}"
@@ -644,6 +691,22 @@ def breakdown_score_findings(block: BudgetBlock | None, profile: Profile) -> lis
             f"（其中行的得分不计入总分）；请改为 {format_number(expected)}",
             published=shown, expected=format_number(expected)))
     return out
+
+
+def _breakdown_rate_findings(b, points: Decimal) -> list[Finding]:
+    """A 其中 row's published 执行率 against its own 执行数/预算数, at the decimals it was printed with."""
+    value = rate_as_points(b.rate.value)
+    if value.kind != "number" or value.op is not None or value.unit is not None:
+        return []
+    places = printed_rate_places(value)
+    if _same_at(value.number, points, places):
+        return []
+    expected = format_percent(points / HUNDRED, min(places, RULE_RATE_PERCENT_PLACES))
+    shown = _shown(b.rate)
+    return [make_finding(ERROR, "budget-rate-mismatch", b.rate.loc,
+                         f"“{b.label}”执行率填报为 {shown}，按其执行数/预算数 {format_number(b.executed.number)}/"
+                         f"{format_number(b.annual.number)} 计算应为 {expected}；请改为 {expected}",
+                         published=shown, expected=expected)]
 
 
 def published_total_findings(total: SheetCell | None, rows: tuple[AnnexRow, ...], result: ProjectResult) -> list[Finding]:

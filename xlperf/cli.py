@@ -433,7 +433,7 @@ def _print_check(report) -> None:
     for title in ("工作表", "表头行", "总分(重算)", "等级(重算)", "总分(填报)", "等级(填报)"):
         table.add_column(title)
     for t in report.tables:
-        table.add_row(t.sheet, str(t.header_row), str(t.total), t.grade,
+        table.add_row(t.sheet, str(t.header_row), "—" if t.total is None else str(t.total), t.grade,
                       "" if t.published_total is None else str(t.published_total), t.published_grade or "")
     out.print(table)
     _print_findings(report.findings)

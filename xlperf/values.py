@@ -163,8 +163,9 @@ def parse_text(raw: str) -> Value:
     s = _PARENTHETICAL.sub("", s) or s  # "95%以上（含95%）" → "95%以上"
     if s in PLACEHOLDERS:
         return Value("invalid", shown=shown, problem=f"“{shown}”不是数值，请填写实际数值或删除")
+    has_digit = re.search(r"[0-9]", s) is not None  # an estimate is a number: 本着节约的原则 is text
     for marker in APPROXIMATE_MARKERS:
-        if marker in s:
+        if marker in s and has_digit:
             return Value("invalid", shown=shown, problem=f"“{shown}”是估计值，请填写确切数值（如 90%）")
     if any(marker in s for marker in DEADLINE_MARKERS):
         return Value("text", shown=shown, text=s)

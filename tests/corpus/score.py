@@ -20,7 +20,7 @@ from xlperf.model import ERROR  # noqa: E402
 from xlperf.profiles import load_profile  # noqa: E402
 
 PROFILE = load_profile("default")
-TABLE_WIDE = {"weights-sum", "no-indicators", "published-total-mismatch", "published-total-arithmetic", "published-grade-mismatch"}
+TABLE_WIDE = {"weights-sum", "no-indicators", "no-indicator-table", "published-total-mismatch", "published-total-arithmetic", "published-grade-mismatch"}
 
 
 def _row(cell: str) -> int:

@@ -142,6 +142,7 @@ class AnnexTable:
     columns: Mapping[str, int] = dataclass_field(default_factory=dict)  # field → column of the header
     header_last_row: int = 0  # the header's last row (a header may span two)
     form: str = forms.DEFAULT_FORM  # the registered form the table matches
+    block_points: Decimal | None = None  # points its header gives the whole block: 年度绩效目标1 (80分)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class BreakdownRow:
     executed: Value
     weight: Value
     score: SheetCell
+    rate: SheetCell | None = None  # its published 执行率
 
 
 # ---- the sheet as a grid of non-empty cells ---------------------------------------
@@ -340,8 +342,11 @@ def _read_annex_table(grid: Grid, header: Header) -> tuple[AnnexTable, int]:
             if _is_indicator_row(grid, row, columns):
                 rows.append(_annex_row(grid, row, columns, levels))
         row += 1
+    points = [_header_points(grid, r) for r in range(header.row, header.last_row + 1)]
+    block_points = next((p.number for p in points if p is not None and p.is_number), None)
     table = AnnexTable(sheet=grid.title, header_row=header.row, rows=tuple(rows), total=total, grade=grade,
-                       weight_total_loc=weight_total_loc, columns=columns, header_last_row=header.last_row)
+                       weight_total_loc=weight_total_loc, columns=columns, header_last_row=header.last_row,
+                       block_points=block_points)
     return table, row
 
 
@@ -638,8 +643,10 @@ def _breakdown_row(grid: Grid, label: Loc, columns: dict[str, int]) -> "Breakdow
     def value(key: str) -> Value:
         return _budget_value(grid.cell(row, columns[key])) if key in columns else BLANK
 
+    rate = grid.cell(row, columns["rate"]) if "rate" in columns else None
     return BreakdownRow(label=title_key(grid.text(row, _column_of(label))), annual=value("annual"),
-                        executed=value("executed"), weight=value("weight"), score=grid.cell(row, columns["score"]))
+                        executed=value("executed"), weight=value("weight"), score=grid.cell(row, columns["score"]),
+                        rate=rate if rate is not None and not rate_as_points(rate.value).is_blank else None)
 
 
 _HEADER_POINTS = re.compile(r"(\d+(?:\.\d+)?)分")
@@ -667,7 +674,7 @@ def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int], points
     def value(key: str) -> Value:
         return _budget_value(grid.cell(row, columns[key])) if key in columns else BLANK
 
-    actual = _rate_as_points(value("rate"))
+    actual = rate_as_points(value("rate"))
     locs = {f: label for f in ("level1", "level2", "level3", "direction", "target", "reason")}
     locs.update(weight=loc("weight"), actual=loc("rate"))
     indicator = Indicator(
@@ -683,11 +690,18 @@ def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int], points
 FRACTION_RATE_LIMIT = Decimal("1.5")  # a bare 0.958 in a 执行率 cell is 95.8%; 1% execution is never written 0.01
 
 
-def _rate_as_points(v: Value) -> Value:
+def rate_as_points(v: Value) -> Value:
     """A published 执行率 typed as a fraction (0.958) in percent points, as the rules read rates."""
     if v.kind == "number" and not v.percent and v.op is None and v.unit is None and 0 < v.number <= FRACTION_RATE_LIMIT:
         return dataclasses.replace(v, number=v.number * 100, percent=True)
     return v
+
+
+def budget_block_table(block: BudgetBlock) -> AnnexTable:
+    """An empty 绩效指标 table standing for a budget block found without one (a cut-off copy)."""
+    loc = block.budget_row.indicator.cells["weight"]
+    return AnnexTable(sheet=block.table.sheet, header_row=block.header_row, rows=(), total=None, grade=None,
+                      weight_total_loc=loc)
 
 
 def budget_block_for(table: AnnexTable, blocks: list[BudgetBlock]) -> BudgetBlock | None:

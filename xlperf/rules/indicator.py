@@ -288,4 +288,6 @@ def _units_differ(target: Value, actual: Value) -> bool:
 
 
 def _unit_key(unit: str) -> str:
-    return unit.replace("人次", "人").replace("个月", "月")
+    # 人次 ≡ 人, 个月 ≡ 月, 万元 ≡ 万 (200万 against 195.5万元 is the same unit)
+    key = unit.replace("人次", "人").replace("个月", "月")
+    return key[:-1] if key.endswith("万元") else key

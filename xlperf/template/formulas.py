@@ -80,6 +80,7 @@ def _cleaned(ref: str) -> str:
     return expr
 
 
+DIGITS = tuple("0123456789")
 INVALID = "#"  # what the helper number shows for a value the parser reports as invalid
 
 
@@ -93,7 +94,9 @@ def number_expression(ref: str) -> str:
     """
     prefixes = "{" + ",".join(str(i) for i in range(1, _MAX_NUMBER_LENGTH + 1)) + "}"
     half = f"TRIM({_half_width(ref)})"
-    invalid = (f"OR({_contains_any(APPROXIMATE_MARKERS, half)},{_equals_any(sorted(PLACEHOLDERS), half)})")
+    # An estimate is a number with 约/左右…; a sentence without digits (本着节约的原则) is qualitative text.
+    estimate = f"AND({_contains_any(APPROXIMATE_MARKERS, half)},{_contains_any(DIGITS, half)})"
+    invalid = f"OR({estimate},{_equals_any(sorted(PLACEHOLDERS), half)})"
     return (f'IF(ISERROR({ref}),"{INVALID}",IF(ISNUMBER({ref}),IF(LEFT(CELL("format",{ref}),1)="P",{ref}*100,{ref}),'
             f'IF({half}="","",IF({invalid},"{INVALID}",IF({_contains_any(DEADLINE_MARKERS, half)},"",'
             f'IFERROR(LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes})),""))))))')
