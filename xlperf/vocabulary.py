@@ -31,6 +31,8 @@ PREFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("小于", "<"),
     ("低于", "<"),
     ("==", "="),
+    ("═", "="),  # U+2550, a box-drawing double bar published as "=" (云南 公开表)
+    ("﹦", "="),  # U+FE66 small equals sign
     (">", ">"),
     ("<", "<"),
     ("=", "="),
