@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Mapping
 
 
+from openpyxl.cell.cell import MergedCell
+
 from .model import ERROR, INFO, WARNING, Finding, Indicator, IndicatorResult, Loc, Project, ProjectResult, Value
 from .profiles import Profile
 from .readers.annex_table import (
@@ -92,7 +94,10 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
     of the sheets holding tables is also evaluated in Python and compared with those stored values.
     """
     wb = open_workbook(Path(path), data_only=True)
+    evaluated = evaluate_unsaved_formulas(wb, Path(path))
     report, sheets = audit_tables(wb, str(path), profile)
+    if evaluated:
+        report = dataclasses.replace(report, findings=report.findings + (evaluated_finding(evaluated),))
     if crosscheck and sheets:
         extra = _crosscheck_formulas(Path(path), sheets)
         report = dataclasses.replace(report, findings=tuple(dict.fromkeys(report.findings + tuple(extra))))
@@ -139,6 +144,52 @@ def _crosscheck_formulas(path: Path, sheets: list[str]) -> list[Finding]:
     if not any(cached_formula_values(path, sheets).values()) and not _has_formulas(path, sheets):
         return []
     return crosscheck_any(open_workbook(path), path, sheets)
+
+
+_PERCENT_CONSTANT = re.compile(r"=\s*\d+(\.\d+)?\s*%\s*")
+
+
+def evaluate_unsaved_formulas(wb, path: Path) -> list[Loc]:
+    """Put into wb (read data_only) the value of every formula the file stores no result for.
+
+    A file written by a tool that does not calculate (a script, an export from a web system) holds
+    =100% or =SUM(H5:H14) with no saved result: read as stored, the target or the 总分 would be blank.
+    Such formulas are evaluated by xlperf's formula engine; the cells are returned.
+    """
+    from .formula.book import FormulaBook
+    from .formula.cached import cached_formula_values
+    from .formula.runtime import XlError
+
+    sheets = [ws.title for ws in wb.worksheets if not is_input_sheet(ws)]
+    if not sheets or not _has_formulas(path, sheets):
+        return []
+    cached = cached_formula_values(path, sheets)
+    formulas_wb = open_workbook(path)
+    book = FormulaBook(formulas_wb, sheets)
+    done: list[Loc] = []
+    for sheet in sheets:
+        stored = cached.get(sheet, {})
+        for (r, c) in book.formulas.get(sheet, {}):
+            if (r, c) in stored:
+                continue
+            cell = wb[sheet].cell(r, c)
+            if isinstance(cell, MergedCell):
+                continue
+            formula = book.formulas[sheet][(r, c)]
+            if _PERCENT_CONSTANT.fullmatch(formula):
+                cell.value = formula[1:].strip()  # =100%: Excel shows it as typed, 100%
+            else:
+                value = book.value(sheet, r, c)
+                cell.value = value.code if isinstance(value, XlError) else value
+            done.append(Loc(sheet, cell.coordinate))
+    return done
+
+
+def evaluated_finding(cells: list[Loc]) -> Finding:
+    where = "、".join(f"{loc.sheet}!{loc.cell}" for loc in cells[:5]) + ("等" if len(cells) > 5 else "")
+    return make_finding(INFO, "formulas-evaluated", cells[0],
+                        f"文件中有 {len(cells)} 个公式没有保存计算结果（保存文件的软件没有计算公式），"
+                        f"已由 xlperf 按公式计算后核对：{where}")
 
 
 def _has_formulas(path: Path, sheets: list[str]) -> bool:

@@ -547,14 +547,31 @@ def budget_blocks_in(grid: Grid) -> list[BudgetBlock]:
     return blocks
 
 
-def _budget_value(c: SheetCell | None) -> Value:
-    """A budget cell's value; "—" or "/" mean "not applicable" there, not a typing error."""
+AMOUNT_UNITS = {"万元": Decimal(10000), "万": Decimal(10000), "元": Decimal(1)}  # in 元
+
+
+def _budget_value(c: SheetCell | None, unit: str = "万元") -> Value:
+    """A budget cell's value in the block's unit; "—" or "/" mean "not applicable" there, not a typing error.
+
+    An amount typed with its unit inside the cell (4753.66万元, 150万, 2000元) is converted to the
+    unit the block states (项目资金（万元） or （元））."""
     if c is None:
         return BLANK
     v = c.value
     if v.kind == "invalid" and isinstance(c.raw, str) and normalise_text(c.raw) in PLACEHOLDERS:
         return BLANK
+    if v.kind == "number" and v.unit in AMOUNT_UNITS and not v.percent and v.op is None:
+        return dataclasses.replace(v, number=v.number * AMOUNT_UNITS[v.unit] / AMOUNT_UNITS[unit], unit=None)
     return v
+
+
+def block_unit(grid: Grid, header_row: int, last_row: int) -> str:
+    """元 when the block's label or header says (元), else 万元 (the forms' default)."""
+    for row in range(max(1, header_row - 1), last_row + 1):
+        for _, c in grid.row(row):
+            if re.search(r"[(（]元[)）]", normalise_text(cell_text(c))):
+                return "元"
+    return "万元"
 
 
 def _titles_in_row(grid: Grid, row: int, titles: dict[str, str]) -> dict[str, int]:
@@ -579,9 +596,9 @@ def _labels_below(grid: Grid, header_row: int, first_data_column: int, labels: d
     return found
 
 
-def _budget_table(grid: Grid, positions: dict[tuple[str, str], tuple[int, int]]) -> BudgetTable:
+def _budget_table(grid: Grid, positions: dict[tuple[str, str], tuple[int, int]], unit: str = "万元") -> BudgetTable:
     """(budget row, budget column) → (sheet row, sheet column) read into a BudgetTable."""
-    values = {key: _budget_value(grid.cell(r, c)) for key, (r, c) in positions.items()}
+    values = {key: _budget_value(grid.cell(r, c), unit) for key, (r, c) in positions.items()}
     cells = {key: _loc(grid, r, c) for key, (r, c) in positions.items()}
     return BudgetTable(sheet=grid.title, values=values, cells=cells)
 
@@ -632,7 +649,8 @@ def _national_budget(grid: Grid, row: int) -> BudgetBlock | None:
     breakdown = tuple(_breakdown_row(grid, label, columns) for key, label in rows.items()
                       if key != "total" and "score" in columns and grid.cell(_row_of(label), columns["score"]) is not None
                       and grid.cell(_row_of(label), columns["score"]).value.is_number)
-    return BudgetBlock(_budget_table(grid, positions), header_row=row, last_row=max(map(_row_of, rows.values())),
+    unit = block_unit(grid, row, max(map(_row_of, rows.values())))
+    return BudgetBlock(_budget_table(grid, positions, unit), header_row=row, last_row=max(map(_row_of, rows.values())),
                        budget_row=_national_budget_row(grid, rows["total"], columns, points), terms=terms,
                        breakdown=breakdown)
 
