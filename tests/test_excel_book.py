@@ -537,3 +537,16 @@ def test_reader_takes_a_percent_from_the_helper_column(tmp_path):
     assert actual.value == 0.95 and actual.number_format == excel_reader.PERCENT
     assert target.value == "90%" and target.number_format == "General"  # text: the helper shows 90 anyway
     assert ws[L.indicator_cell("rate", row)].data_type == "f" and not copy_.formulas_read
+
+
+def test_the_ribbon_writes_the_form_the_workbook_records(tmp_path):
+    """xlperf new --form yunnan: the button writes the 云南 附件1, as `xlperf recalc` does."""
+    path = save(new_workbook(list(SEEDS), PROFILE, form="yunnan"), tmp_path)
+    want, _ = file_recalc(path, tmp_path)
+    book, wb = remote_book(path)
+    excel.recalc(book)
+    got = applied(book, wb, tmp_path)
+    assert_same_generated(got, want)
+    annex = next(name for name in got.sheetnames if name.startswith(L.ANNEX_PREFIX))
+    header = [c.value for row in got[annex].iter_rows() for c in row]
+    assert "指标性质" in header and "度量单位" in header

@@ -161,6 +161,9 @@ def test_export_force_includes_projects_with_errors(tmp_path):
     codes = [c.value for c in wb[L.FINDINGS_SHEET]["B"]]
     assert "budget-rate-mismatch" in codes
     assert wb[L.FINDINGS_SHEET]["A2"].value == "错误"  # errors first
+    # the file stands alone: every location of its 校验结果 is a cell of this file, not of the master
+    places = [c.value for c in wb[L.FINDINGS_SHEET]["C"][1:] if c.value]
+    assert places and all(p.rsplit("!", 1)[0].strip("'") in wb.sheetnames for p in places), places
     assert (outdir / FILE_004).is_file()
     # a second export replaces the files, it does not number them
     assert run("export", book, "--force").exit_code == 0

@@ -88,7 +88,7 @@ def safe_file_stem(name: str, taken: set[str], suffix: str = FILE_SUFFIX, max_ch
 
 
 # ---- the export workbook --------------------------------------------------------
-def build_project_workbook(result: ProjectResult, include_findings: bool = True, form=None) -> Workbook:
+def build_project_workbook(result: ProjectResult, include_findings: bool = True, form=None, profile=None) -> Workbook:
     """The handed-in workbook of one project: 附件1, 预算执行情况 and (if any) 校验结果, values only."""
     from .writers.annex import write_annex_sheet
     from .writers.budget_table import BUDGET_SHEET, write_budget_sheet
@@ -101,8 +101,12 @@ def build_project_workbook(result: ProjectResult, include_findings: bool = True,
     meta = result.project.meta
     write_annex_sheet(wb, result, annex, unit=meta.get("unit") or None, year=meta.get("year") or None, form=form)
     write_budget_sheet(wb, result, BUDGET_SHEET)
-    if include_findings and result.findings:
-        write_findings_sheet(wb, list(result.findings), sheet_name=L.FINDINGS_SHEET)
+    if include_findings:
+        # The file stands alone: its 校验结果 is the reviewer's audit of this very file, so every
+        # location is a cell of this file (附件1, 预算执行情况), never one of the master workbook.
+        findings = own_findings(wb, result, profile)
+        if findings:
+            write_findings_sheet(wb, findings, sheet_name=L.FINDINGS_SHEET)
     wb.active = 0
     for ws in wb.worksheets:
         ws.sheet_view.tabSelected = ws is wb.worksheets[0]
@@ -110,6 +114,15 @@ def build_project_workbook(result: ProjectResult, include_findings: bool = True,
     wb.properties.subject = L.ANNEX_TITLE
     wb.properties.creator = "xlperf"
     return wb
+
+
+def own_findings(wb: Workbook, result: ProjectResult, profile=None) -> list:
+    """`xlperf check` of the exported workbook wb (values only, in memory): what a reviewer will see."""
+    from .check import audit_tables
+    from .profiles import load_profile
+
+    report, _ = audit_tables(wb, result.project.name, profile or load_profile())
+    return list(report.findings)
 
 
 # ---- the export -----------------------------------------------------------------
@@ -195,14 +208,15 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
     report = ExportReport(file=str(book), outdir=outdir)
     taken: set[str] = set()
     for i, result in enumerate(results, start=1):
-        report.items.append(_export_one(result, outdir, taken, pdf, force, chosen))
+        report.items.append(_export_one(result, outdir, taken, pdf, force, chosen, profile))
         if progress:
             progress("导出", i, len(results))
     report.manifest = write_manifest(report, book, profile)
     return report
 
 
-def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool, form=None) -> ExportItem:
+def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool, form=None,
+                profile=None) -> ExportItem:
     from .libreoffice import LibreOfficeError
     from .workbook_io import UnreadableWorkbook
     from .writers.save import save_workbook_atomic
@@ -218,7 +232,7 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     xlsx = outdir / f"{stem}.xlsx"
     try:
         with _no_backup():
-            save_workbook_atomic(build_project_workbook(result, form=form), xlsx)
+            save_workbook_atomic(build_project_workbook(result, form=form, profile=profile), xlsx)
     except OSError as exc:
         return _replace(item, failed=f"无法写入 {xlsx}：{_os_reason(exc)}")
     except UnreadableWorkbook as exc:  # the save's own refusals (file open in Excel…), already in Chinese

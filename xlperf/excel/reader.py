@@ -22,6 +22,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
+from ..forms.recorded import FORM_NAME
 from ..crosscheck import same
 from ..formula import runtime as rt
 from ..formula.book import FormulaBook
@@ -116,7 +117,22 @@ def _empty_copy(book) -> Workbook:
         ws = wb.create_sheet(sheet.name)
         if sheet.name in markers:
             ws.defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=markers[sheet.name])
+    form = _recorded_form(book)
+    if form is not None:  # the form the workbook's 附件1 are written in (xlperf.forms.recorded)
+        wb.defined_names[FORM_NAME] = DefinedName(FORM_NAME, attr_text=form)
     return wb
+
+
+def _recorded_form(book) -> str | None:
+    """The definition of the workbook-level name xlperf_form ('"national"'), or None."""
+    try:
+        names = list(book.names)
+    except NotImplementedError:
+        return None
+    for name in names:
+        if name.name == FORM_NAME:
+            return (name.refers_to or "").lstrip("=") or None
+    return None
 
 
 def _markers(book) -> dict[str, str]:
