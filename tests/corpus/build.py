@@ -4,21 +4,17 @@
 """
 from __future__ import annotations
 
-import io
 import sys
 import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
-from xlperf.zipbytes import rezip  # noqa: E402  (first: xlperf sets how openpyxl writes XML)
-
-from lxml import etree  # noqa: E402
+from xlperf.template.build import workbook_bytes as template_workbook_bytes  # noqa: E402  (first: xlperf sets
+#                                                         how openpyxl writes XML; the template's deterministic bytes)
 from openpyxl import Workbook  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
-FIXED_DATE = "2020-01-01T00:00:00Z"
-DCTERMS = "http://purl.org/dc/terms/"
 
 
 def load(source: Path) -> dict:
@@ -41,19 +37,7 @@ def workbook_bytes(data: dict) -> bytes:
     for rng in data["table"].get("merges", []):
         ws.merge_cells(rng)
     wb.properties.creator = "xlperf corpus"
-    raw = io.BytesIO()
-    wb.save(raw)
-    return rezip(raw.getvalue(), _fixed_dates)
-
-
-def _fixed_dates(name: str, data: bytes) -> bytes:
-    """docProps/core.xml without the moment of the build (openpyxl stamps 'modified' on save)."""
-    if name != "docProps/core.xml":
-        return data
-    root = etree.fromstring(data)
-    for element in root.iter(f"{{{DCTERMS}}}created", f"{{{DCTERMS}}}modified"):
-        element.text = FIXED_DATE
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return template_workbook_bytes(wb)
 
 
 def build(ids: list[str] | None = None) -> list[Path]:
