@@ -256,3 +256,44 @@ def test_export_pdf_in_every_form_is_one_page_wide(tmp_path, form):
         expected += [c.title for c in spec.budget.columns]
     for word in expected:  # every column on the first page: one page wide
         assert re.sub(r"\s+", "", word) in text, (form, word)
+
+
+# ---- the national form's fields on the input sheet ---------------------------------------------
+def test_amounts_in_yuan_are_labelled_in_yuan(tmp_path):
+    import dataclasses
+
+    project = dataclasses.replace(SEED_004, amount_unit="元")
+    path = _book(tmp_path, "national", projects=[project])
+    report = recalc_workbook(path, profile=PROFILE)
+    assert report.results[0].project.meta["amount_unit"] == "元"
+    values = [v for row in load_workbook(path)[report.annex_sheets[0]].iter_rows(values_only=True) for v in row]
+    assert "项目资金（元）" in values and "项目资金（万元）" not in values
+    result = run("export", path, "--outdir", tmp_path / "out")
+    (xlsx,) = (tmp_path / "out").glob("*.xlsx")
+    budget = load_workbook(xlsx)["预算执行情况"]
+    texts = [v for row in budget.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert "预算执行情况表（单位：元）" in texts and "年度总金额(元)" in texts, result.stdout
+
+
+def test_an_input_sheet_made_before_the_new_fields_still_reads(tmp_path):
+    """Sheets made by earlier versions: name merged over B2:J2, no 主管部门/实施单位/实际完成情况/金额单位,
+    amount columns titled 年度总金额(万元)."""
+    from xlperf import layout as L
+
+    path = _book(tmp_path, "national", projects=[CLEAN[0]])
+    wb = load_workbook(path)
+    ws = wb[wb.sheetnames[2]]
+    for merged in [m for m in ws.merged_cells.ranges if m.min_row in (2, 21)]:
+        ws.unmerge_cells(str(merged))
+    for ref in ("E2", "F2", "H2", "I2", L.ACHIEVED_LABEL_CELL, L.ACHIEVED_BLOCK.split(":")[0],
+                L.AMOUNT_UNIT_LABEL_CELL, L.AMOUNT_UNIT_CELL):
+        ws[ref].value = None
+    for col in ("total", "carryover", "other"):
+        ws[f"{L.BUDGET_COLUMN_LETTERS[col]}{L.BUDGET_HEADER_ROW}"].value = L.BUDGET_COLUMN_TITLES[col] + "(万元)"
+    wb.save(path)
+    report = recalc_workbook(path, profile=PROFILE)
+    (result,) = report.results
+    assert result.total is not None and not [f for f in result.findings if f.code == "layout-changed"]
+    assert result.project.meta["amount_unit"] == "万元"
+    assert result.project.meta["department"] == CLEAN[0].meta["department"]  # from 项目清单
+    assert result.project.info[L.ACHIEVED_LABEL] == ""

@@ -69,15 +69,20 @@ BUDGET_ROW_TITLES = {
 }
 BUDGET_COLUMN_LETTERS = dict(zip(BUDGET_COLUMNS, "CDEFGHIJ"))  # total→C … other→J
 BUDGET_COLUMN_TITLES = {
-    "total": "年度总金额(万元)",
+    "total": "年度总金额",
     "subtotal": "小计",
     "central": "中央级",
     "provincial": "省级",
     "municipal": "市级",
     "county": "县区级",
-    "carryover": "上年结转资金(万元)",
-    "other": "其他资金(万元)",
+    "carryover": "上年结转资金",
+    "other": "其他资金",
 }
+# The unit of every amount on the sheet, chosen right of the section title (older sheets: 万元).
+AMOUNT_UNIT_LABEL = "金额单位"
+AMOUNT_UNIT_LABEL_CELL = f"I{BUDGET_SECTION_ROW}"
+AMOUNT_UNIT_CELL = f"J{BUDGET_SECTION_ROW}"
+AMOUNT_UNITS = ("万元", "元")
 BUDGET_AMOUNT_ROWS = ("initial", "annual", "received", "executed")
 BUDGET_FORMULA_COLUMNS = ("total", "subtotal")  # in the amount rows; the rest are typed
 
@@ -153,7 +158,7 @@ def is_input_cell(cell: str) -> bool:
     letter, row = coordinate_from_string(cell)
     if cell == NAME_CELL or cell in {block.split(":")[0] for _, _, block in SIDE_FIELDS.values()}:
         return True
-    if cell == ACHIEVED_BLOCK.split(":")[0]:
+    if cell in (ACHIEVED_BLOCK.split(":")[0], AMOUNT_UNIT_CELL):
         return True
     if row in {INFO_FIRST_ROW + i for i in range(len(INFO_FIELDS))} | {GOALS_FIRST_ROW + i for i in range(len(GOAL_FIELDS))}:
         return letter == "B"
@@ -239,7 +244,14 @@ LOCATE_MAX_COLUMNS = 40
 
 
 def _label_key(value) -> str:
-    return "".join(str(value).split()) if isinstance(value, str) else ""
+    """A label as compared: no white space; a trailing (万元) dropped (sheets made before the amount unit
+    could be chosen title 年度总金额(万元); now the unit is the 金额单位 cell's)."""
+    if not isinstance(value, str):
+        return ""
+    key = "".join(value.split())
+    for legacy in ("(万元)", "（万元）"):
+        key = key.removesuffix(legacy)
+    return key
 
 
 def _template_anchors() -> dict[str, str]:

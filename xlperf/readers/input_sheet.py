@@ -233,6 +233,12 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
     name_row = int(re.sub(r"\D", "", pos.name_cell))
     side = {key: _beside_label(ws, name_row, label) for key, (label, _, _) in L.SIDE_FIELDS.items()}
     meta = {**meta, **{key: value for key, value in side.items() if value}}
+    unit_row = pos.budget_rows["initial"] - (L.BUDGET_FIRST_ROW - L.BUDGET_SECTION_ROW)
+    unit = _beside_label(ws, unit_row, L.AMOUNT_UNIT_LABEL) if unit_row >= 1 else ""
+    if unit and unit not in L.AMOUNT_UNITS:
+        r.findings.append(make_finding(WARNING, "unknown-amount-unit", r.loc(f"J{unit_row}"),
+                                       f"金额单位“{unit}”无法识别，已按万元处理；请选择 万元 或 元"))
+    meta["amount_unit"] = unit if unit in L.AMOUNT_UNITS else L.AMOUNT_UNITS[0]
     budget = _read_budget(r)
     indicators = _read_indicators(r)
     r.findings += _merged_cell_findings(r)

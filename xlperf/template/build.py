@@ -48,7 +48,7 @@ INSTRUCTIONS = (
     "",
     "二、如何填写录入表",
     "1. 淡黄色单元格为填写区；灰色单元格为自动计算（已锁定，工作表保护无密码）。",
-    "2. 预算执行情况（万元）：按资金来源填写中央级、省级、市级、县区级、上年结转资金、其他资金；小计、年度总金额及第(5)–(7)行自动计算。",
+    "2. 预算执行情况：先在右上角选择金额单位（万元或元），再按资金来源填写中央级、省级、市级、县区级、上年结转资金、其他资金；小计、年度总金额及第(5)–(7)行自动计算。",
     "3. 绩效指标：一级、二级指标请从下拉列表选择；三级指标填写具体指标名称；权重合计应为 100。",
     "4. 目标值、业绩值按原样填写，如 100%、≥90%、≤5、100万元、及时、持续；定性指标的业绩值请填写完成比例（如 95%）。",
     "5. 指标方向留空时自动判断（含 ≤、以内 等为反向，文字目标为定性）；需要时可从下拉列表选择 正向/反向/定性。",
@@ -156,7 +156,15 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     _section(ws, L.INFO_SECTION_ROW, "一、项目基本情况")
     _text_rows(ws, L.INFO_FIRST_ROW, L.INFO_FIELDS)
 
-    _section(ws, L.BUDGET_SECTION_ROW, "二、预算执行情况（单位：万元；小计、年度总金额及第(5)–(7)行自动计算）")
+    _section(ws, L.BUDGET_SECTION_ROW, "二、预算执行情况（小计、年度总金额及第(5)–(7)行自动计算；金额单位在右侧选择）")
+    _label(ws, L.AMOUNT_UNIT_LABEL_CELL, L.AMOUNT_UNIT_LABEL)
+    unit = ws[L.AMOUNT_UNIT_CELL]
+    unit.value = L.AMOUNT_UNITS[0]
+    unit.border, unit.fill, unit.protection, unit.font, unit.alignment = BORDER, INPUT_FILL, UNLOCKED, BODY_FONT, CENTER
+    dv = DataValidation(type="list", formula1='"' + ",".join(L.AMOUNT_UNITS) + '"', allow_blank=False,
+                        showErrorMessage=True, errorTitle=L.AMOUNT_UNIT_LABEL, error="请选择 万元 或 元")
+    dv.add(L.AMOUNT_UNIT_CELL)
+    ws.add_data_validation(dv)
     _budget_table(ws)
 
     _section(ws, L.GOALS_SECTION_ROW, "三、项目绩效目标")

@@ -53,6 +53,7 @@ class ProjectInput:
     budget_actual_typed: object = None  # a value typed over the 预算执行率 link (seed 000): str or Typed
     side: dict = field(default_factory=dict)  # layout.SIDE_FIELDS keys (department, implementer) → text
     achieved: str = ""  # 年度绩效目标's 实际完成情况
+    amount_unit: str = ""  # 万元 (the template's) or 元
 
 
 def _number(x):
@@ -71,6 +72,8 @@ def type_into(ws, data: ProjectInput) -> None:
             set_text(ws[block.split(":")[0]], data.side[key])
     if data.achieved:
         set_text(ws[L.ACHIEVED_BLOCK.split(":")[0]], data.achieved)
+    if data.amount_unit:
+        set_text(ws[L.AMOUNT_UNIT_CELL], data.amount_unit)
     for f, text in data.info.items():
         set_text(ws[L.info_cell(f)], text)
     for f, text in data.goals.items():

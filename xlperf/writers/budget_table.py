@@ -34,7 +34,15 @@ from .cells import (
 )
 
 BUDGET_SHEET = "预算执行情况"
-TABLE_TITLE = "预算执行情况表（单位：万元）"
+UNIT_COLUMNS = ("total", "carryover", "other")  # their titles carry the unit, as the seeds print them
+
+
+def amount_unit(result: ProjectResult) -> str:
+    return result.project.meta.get("amount_unit") or L.AMOUNT_UNITS[0]
+
+
+def table_title(result: ProjectResult) -> str:
+    return f"预算执行情况表（单位：{amount_unit(result)}）"
 ITEM_TITLE = "项目"
 NUMBER_TITLE = "行次"
 FISCAL_TITLE = "财政资金"
@@ -51,16 +59,16 @@ def budget_column(col: str) -> int:
     return _COL[col]
 
 
-def write_budget_table(ws: Worksheet, result: ProjectResult, first_row: int, title: str | None = TABLE_TITLE) -> int:
+def write_budget_table(ws: Worksheet, result: ProjectResult, first_row: int, title: bool | None = True) -> int:
     """Write the table at first_row (a title line if given, two header rows, rows (1)–(7)); return the next free row."""
     row = first_row
     if title:
         cell = ws.cell(row, 1)
-        set_text(cell, title)
+        set_text(cell, table_title(result))
         style(cell, font=BOLD_FONT, alignment=LEFT, border=None)
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=NCOLS)
         row += 1
-    _write_header(ws, row)
+    _write_header(ws, row, amount_unit(result))
     row += 2
     amounts = result.budget.amounts if result.budget is not None else {}
     for key in BUDGET_ROWS:
@@ -81,7 +89,7 @@ def write_budget_table(ws: Worksheet, result: ProjectResult, first_row: int, tit
     return row
 
 
-def _write_header(ws: Worksheet, row: int) -> None:
+def _write_header(ws: Worksheet, row: int, unit: str) -> None:
     def header(r: int, c: int, text: str | None) -> None:
         cell = ws.cell(r, c)
         set_text(cell, text)
@@ -90,7 +98,8 @@ def _write_header(ws: Worksheet, row: int) -> None:
     for c in range(1, NCOLS + 1):  # every cell of both rows, so merged borders are drawn
         header(row, c, None)
         header(row + 1, c, None)
-    for c, text in ((1, ITEM_TITLE), (2, NUMBER_TITLE), *((_COL[k], L.BUDGET_COLUMN_TITLES[k]) for k in ("total", "carryover", "other"))):
+    titled = ((_COL[k], f"{L.BUDGET_COLUMN_TITLES[k]}({unit})") for k in UNIT_COLUMNS)
+    for c, text in ((1, ITEM_TITLE), (2, NUMBER_TITLE), *titled):
         header(row, c, text)
         ws.merge_cells(start_row=row, start_column=c, end_row=row + 1, end_column=c)
     first, last = _COL[FISCAL_COLUMNS[0]], _COL[FISCAL_COLUMNS[-1]]
@@ -104,7 +113,7 @@ def write_budget_sheet(wb, result: ProjectResult, sheet_name: str = BUDGET_SHEET
     """A sheet holding the project's name, unit and year and its 预算执行情况 table, print-ready."""
     ws = new_sheet(wb, sheet_name)
     title = ws.cell(1, 1)
-    set_text(title, TABLE_TITLE)
+    set_text(title, table_title(result))
     style(title, font=TITLE_FONT, alignment=CENTER, border=None)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=NCOLS)
     ws.row_dimensions[1].height = 30
