@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from . import layout as L
@@ -37,8 +38,10 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-out = Console()
-err = Console(stderr=True)
+# Markup is never parsed: project names, file names and messages are the user's text ("[/]" is a name,
+# not a tag). Colour comes from Text styles.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 ProfileOption = typer.Option(DEFAULT_PROFILE, "--profile", help=f"评分规则配置：{'、'.join(available_profiles())}")
 JsonOption = typer.Option(False, "--json", help="以 JSON 输出结果（供脚本和系统读取）")
@@ -51,9 +54,7 @@ FormOverride = typer.Option(None, "--form", metavar="表样",
 
 
 def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
-    from rich.markup import escape
-
-    err.print(f"[bold red]错误：[/]{escape(message)}", highlight=False)
+    err.print(Text.assemble(("错误：", "bold red"), message), highlight=False)
     raise typer.Exit(code)
 
 
@@ -172,9 +173,11 @@ def add_project(
     from .template.inputs import ProjectInput
     from .workbook_io import open_workbook
 
-    name = name.strip()
+    typed, name = name, L.printable_name(name)
     if not name:
-        _fail("项目名称不能为空")
+        _fail("项目名称不能为空（控制字符、换行等不能作为名称）")
+    if name != typed.strip():
+        err.print(f"注意：项目名称中的控制字符、换行或方向控制符已删除，名称改为“{name}”", highlight=False)
     from .safety import file_options
 
     with _command_run(), file_options(password=password):
@@ -264,14 +267,12 @@ def demo(
         save_workbook_atomic(new_workbook(list(SEEDS), prof, form=SEEDS_FORM), path)  # the seeds in their own form
         report = recalc_workbook(path, None, prof)
     _print_recalc(report, path)
-    out.print("[dim]示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。[/]")
+    out.print(Text("示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。", style="dim"))
 
 
 @app.command("forms")
 def forms_command(as_json: bool = JsonOption) -> None:
     """列出 xlperf 认识的附件1表样（审核时自动识别；可写出的表样可用于 new/recalc/export 的 --form）。"""
-    from rich.markup import escape
-
     from .forms import DEFAULT_FORM as default, all_forms
 
     if as_json:
@@ -284,7 +285,7 @@ def forms_command(as_json: bool = JsonOption) -> None:
         table.add_column(title, overflow="fold")
     for f in all_forms():
         name = f.name + ("（默认）" if f.name == default else "")
-        table.add_row(escape(name), escape(f.title), escape(f.description), "是" if f.writable else "只用于审核")
+        table.add_row(name, f.title, f.description, "是" if f.writable else "只用于审核")
     out.print(table)
 
 
@@ -350,31 +351,27 @@ app.add_typer(_addin_app, name="addin")
 
 
 def _print_export(report) -> None:
-    from rich.markup import escape
-
-    table = Table(title=escape(f"导出：{report.file}"))
+    table = Table(title=f"导出：{report.file}")
     for title in ("项目名称", "总得分", "评价等级", "结果"):
         table.add_column(title, overflow="fold")
     for item in report.items:
         if item.skipped:
-            result = f"[red]未导出：{escape(item.skipped)}[/]"
+            result = Text(f"未导出：{item.skipped}", style="red")
         elif item.failed:
-            result = f"[red]失败：{escape(item.failed)}[/]"
+            result = Text(f"失败：{item.failed}", style="red")
         else:
             files = item.xlsx.name + (f"、{item.pdf.name}" if item.pdf else "")
-            result = escape(files) + ("（有错误，按 --force 导出）" if item.forced else "")
-        table.add_row(escape(item.name), item.total, item.grade, result)
+            result = files + ("（有错误，按 --force 导出）" if item.forced else "")
+        table.add_row(item.name, item.total, item.grade, result)
     out.print(table)
     done, problems = len(report.exported), sum(1 for i in report.items if not i.ok)
-    out.print(escape(f"已导出 {done} 个项目到 {report.outdir}") + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
+    out.print(f"已导出 {done} 个项目到 {report.outdir}" + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
               highlight=False)
 
 
 def _print_mail(report) -> None:
-    from rich.markup import escape
-
     for warning in report.warnings:
-        err.print(f"[yellow]注意：[/]{escape(warning)}", highlight=False)
+        err.print(Text.assemble(("注意：", "yellow"), warning), highlight=False)
     if report.deliveries:
         table = Table(title="邮件草稿" if report.dry_run else "发送结果")
         for title in ("项目名称", "收件人", "结果"):
@@ -385,29 +382,29 @@ def _print_mail(report) -> None:
                 if report.dry_run:
                     state = "草稿"
                 else:
-                    state = "[red]失败[/]" if (d.project, addr) in failed else "已发送"
-                table.add_row(escape(d.project), escape(f"{addr}（{kind}）"), state)
+                    state = Text("失败", style="red") if (d.project, addr) in failed else "已发送"
+                table.add_row(d.project, f"{addr}（{kind}）", state)
         out.print(table)
     if report.already:
         out.print(f"{len(report.already)} 个收件人此前已发送过，本次未发送（如需重新发送请加 --resend）：", highlight=False)
         for project, addr, when in report.already:
-            out.print(escape(f"  {project} → {addr}（{when}）"), highlight=False)
+            out.print(f"  {project} → {addr}（{when}）", highlight=False)
     if report.dry_run:
         if report.drafts:
-            out.print(escape(f"未发送任何邮件；已生成 {len(report.drafts)} 个邮件草稿于 {report.drafts[0].parent}"),
+            out.print(f"未发送任何邮件；已生成 {len(report.drafts)} 个邮件草稿于 {report.drafts[0].parent}",
                       highlight=False)
         else:
             out.print("没有需要发送的邮件。")
     else:
-        out.print(escape(f"已发送 {len(report.sent)} 个收件人；发送记录：{report.log}") if report.sent else "本次没有发送邮件。",
+        out.print(f"已发送 {len(report.sent)} 个收件人；发送记录：{report.log}" if report.sent else "本次没有发送邮件。",
                   highlight=False)
     if report.failures:
-        err.print(f"[bold red]{len(report.failures)} 项未能发送：[/]", highlight=False)
+        err.print(Text(f"{len(report.failures)} 项未能发送：", style="bold red"), highlight=False)
         table = Table(show_header=True)
         for title in ("项目名称", "收件人", "原因"):
             table.add_column(title, overflow="fold")
         for f in report.failures:
-            table.add_row(escape(f.project), escape(f.recipient or ""), escape(f.reason))
+            table.add_row(f.project, f.recipient or "", f.reason)
         err.print(table)
 
 

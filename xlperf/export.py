@@ -203,7 +203,7 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"无法创建输出文件夹 {outdir}：{exc.strerror or exc}") from exc
+        raise ExportError(f"无法创建输出文件夹 {outdir}：{_os_reason(exc)}") from exc
 
     report = ExportReport(file=str(book), outdir=outdir)
     taken: set[str] = set()
@@ -211,13 +211,18 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
         report.items.append(_export_one(result, outdir, taken, pdf, force, chosen, profile))
         if progress:
             progress("导出", i, len(results))
-    report.manifest = write_manifest(report, book, profile)
+    try:
+        report.manifest = write_manifest(report, book, profile)
+    except OSError as exc:
+        raise ExportError(f"能写入的项目文件已在 {outdir} 中，但无法写入导出清单 {MANIFEST_NAME}（{_os_reason(exc)}）；"
+                          "xlperf mail 需要这份清单：请腾出磁盘空间或检查写入权限后重新导出") from None
     return report
 
 
 def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool, form=None,
                 profile=None) -> ExportItem:
     from .libreoffice import LibreOfficeError
+    from .readers.input_sheet import has_sheet
     from .workbook_io import UnreadableWorkbook
     from .writers.save import save_workbook_atomic
 
@@ -226,6 +231,8 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     item = ExportItem(name=result.project.name, sheet=result.project.sheet, total="" if result.total is None else format_number(result.total),
                       grade=result.grade, unit=str(meta.get("unit") or ""), year=str(meta.get("year") or ""),
                       errors=errors)
+    if not has_sheet(result.project):  # a 项目清单 row whose 录入表 is gone: nothing to export
+        return _replace(item, skipped=next(f.message for f in result.findings if f.severity == ERROR))
     if errors and not force:
         return _replace(item, skipped=_refusal(result))
     stem = safe_file_stem(result.project.name, taken)
@@ -272,7 +279,9 @@ def _replace(item: ExportItem, **changes) -> ExportItem:
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "没有写入权限，或文件正在 Excel/WPS 中打开（请关闭后重试）"
-    return exc.strerror or str(exc)
+    from .safety import os_reason
+
+    return os_reason(exc)
 
 
 # ---- manifest ---------------------------------------------------------------------
@@ -316,9 +325,10 @@ def write_manifest(report: ExportReport, book: Path, profile) -> Path:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write text (UTF-8) to a temporary file beside path, then rename it onto path."""
-    from .writers.save import _new_file_mode
+    from .writers.save import TEMP_SUFFIX, _new_file_mode, remove_stale_temporaries, temporary_prefix
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)

@@ -392,12 +392,25 @@ class SheetNames:
     annex: str
 
 
+def printable_name(name: str) -> str:
+    """name without what no name may hold: control and format characters (line feeds, ESC, the
+    right-to-left override), surrogates left by invalid UTF-8, private-use and non-XML characters;
+    runs of white space become one space."""
+    import unicodedata
+
+    kept = "".join(" " if ch.isspace() else ch for ch in name or ""
+                   if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    return " ".join(kept.split())
+
+
 def safe_sheet_name(name: str, taken: set[str], prefix: str = "", reserved: bool = True) -> str:
-    """A valid, unused sheet name: forbidden characters replaced, ≤31 chars, numbered if taken.
+    """A valid, unused sheet name: control characters dropped, forbidden characters replaced, ≤31 chars,
+    numbered if taken.
 
     reserved: also avoid the names of the sheets xlperf owns (for users' project sheets).
     """
-    cleaned = "".join("_" if ch in FORBIDDEN_SHEET_CHARS else ch for ch in (name or "").strip()).strip("'") or "项目"
+    visible = printable_name(name)
+    cleaned = "".join("_" if ch in FORBIDDEN_SHEET_CHARS else ch for ch in visible).strip("'") or "项目"
     base = (prefix + cleaned)[:MAX_SHEET_NAME]
     lower = {t.lower() for t in taken} | ({r.lower() for r in RESERVED_SHEETS} if reserved else set())
     candidate, n = base, 1

@@ -20,7 +20,7 @@ from . import layout as L
 from .model import ERROR, Finding, ProjectResult
 from .forms.recorded import form_for
 from .profiles import Profile, load_profile
-from .readers.input_sheet import read_projects
+from .readers.input_sheet import has_sheet, read_projects
 from .rules import score_project
 from .values import format_number
 from .workbook_io import UnreadableWorkbook, open_workbook
@@ -147,15 +147,17 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
         return name
 
     summary, findings_name = claim(L.SUMMARY_SHEET), claim(L.FINDINGS_SHEET)
-    annex_names = [claim(r.project.name, prefix=L.ANNEX_PREFIX) for r in results]
+    # A 项目清单 row without its 录入表 is listed in 汇总 (未评分, with the finding) but has no 附件1.
+    annex_names = [claim(r.project.name, prefix=L.ANNEX_PREFIX) if has_sheet(r.project) else None for r in results]
     write_summary_sheet(wb, list(results), sheet_name=summary, annex_sheets=annex_names)
     write_findings_sheet(wb, list(findings), sheet_name=findings_name)
     for i, (result, name) in enumerate(zip(results, annex_names), start=1):
-        write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
-                          year=result.project.meta.get("year") or None, form=form)
+        if name is not None:
+            write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
+                              year=result.project.meta.get("year") or None, form=form)
         if progress:
             progress("生成附件1", i, len(results))
-    _record_generated(wb, [summary, findings_name, *annex_names])
+    _record_generated(wb, [summary, findings_name, *(n for n in annex_names if n is not None)])
     return annex_names
 
 

@@ -19,7 +19,9 @@ The command line sets the options for one command with `file_options(...)`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import shutil
 import tempfile
 from contextvars import ContextVar
@@ -134,8 +136,39 @@ def check_preserved(wb, target: Path) -> None:
 def before_write(wb, target: Path) -> None:
     """Every check before a workbook replaces or creates target; raises WriteRefused."""
     check_suffix(wb, target)
+    check_writable(target)
     check_not_open(target)
     check_preserved(wb, target)
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EROFS: "磁盘或文件夹是只读的",
+    errno.EACCES: "没有写入权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或文件夹不存在",
+    errno.EIO: "磁盘读写错误", errno.ENAMETOOLONG: "文件名太长", errno.EISDIR: "这是一个文件夹",
+    errno.EMFILE: "打开的文件太多", errno.ENOTDIR: "路径中有一部分不是文件夹",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong in Chinese (disk full, no permission…), never the system's English text alone."""
+    reason = _OS_REASONS.get(getattr(exc, "errno", None))
+    if reason:
+        return reason
+    return f"系统错误：{exc.strerror or exc}"
+
+
+def check_writable(target: Path) -> None:
+    """A file marked read-only (no write permission for anyone: Windows' 只读 attribute, mode 444) is
+    never replaced, even where the folder would allow it, as Excel asks before writing over it."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise WriteRefused(f"无法读取“{target.name}”的文件属性（{os_reason(exc)}）：原文件未被改动") from None
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise WriteRefused(f"“{target.name}”是只读文件，xlperf 不会覆盖它：请取消文件的只读属性后重试，"
+                           "或用 -o 写入另一个文件")
 
 
 # ---- backup --------------------------------------------------------------------------------
@@ -143,8 +176,11 @@ def make_backup(target: Path) -> Path | None:
     """Copy target to NAME.xlsx.bak (atomically: temp file, fsync, rename). None when off or nothing to keep."""
     if not write_policy().backup or not target.exists():
         return None
+    from .writers.save import TEMP_SUFFIX, remove_stale_temporaries, temporary_prefix
+
     dest = backup_path(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temporaries(dest)
+    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(dest), suffix=TEMP_SUFFIX, dir=target.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, open(target, "rb") as src:

@@ -23,6 +23,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
+from ..model import UNSCORED_CODES
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
 from ..rules.indicator import make_finding
 from ..template.formulas import overwritable_formula_cells, template_formulas
@@ -274,11 +275,17 @@ def _unscored_project(ws: Worksheet, meta: dict, exc: L.LayoutChanged) -> Projec
 
 
 LAYOUT_CHANGED = "layout-changed"
+SHEET_MISSING = "project-sheet-missing"
 
 
 def is_unscored(project: Project) -> bool:
-    """True when the reader refused to read the sheet (its layout could not be found)."""
-    return any(f.code == LAYOUT_CHANGED for f in project.read_findings)
+    """True when the reader could not read the sheet (its layout could not be found, or it is gone)."""
+    return any(f.code in UNSCORED_CODES for f in project.read_findings)
+
+
+def has_sheet(project: Project) -> bool:
+    """False for a 项目清单 row whose 录入表 does not exist: no 附件1 is written for it."""
+    return not any(f.code == SHEET_MISSING for f in project.read_findings)
 
 
 def _read_budget(r: _SheetReader) -> BudgetTable:
@@ -354,16 +361,28 @@ def _merged_cell_findings(r: _SheetReader) -> list[Finding]:
     return out
 
 
+def project_list_rows(wb: Workbook) -> list[tuple[int, dict]]:
+    """(row, record) of every filled 项目清单 row."""
+    if L.PROJECT_LIST_SHEET not in wb.sheetnames:
+        return []
+    ws = wb[L.PROJECT_LIST_SHEET]
+    out = []
+    for r, row in enumerate(ws.iter_rows(min_row=L.PROJECT_LIST_FIRST_ROW, max_col=len(L.PROJECT_LIST_KEYS),
+                                         values_only=True), start=L.PROJECT_LIST_FIRST_ROW):
+        record = {k: ("" if v is None else str(v).strip()) for k, v in zip(L.PROJECT_LIST_KEYS, row)}
+        if record.get("name") or record.get("sheet"):
+            out.append((r, record))
+    return out
+
+
 def read_project_list(wb: Workbook) -> dict[str, dict]:
     """项目清单 rows keyed by input sheet name (录入表) and by project name."""
-    if L.PROJECT_LIST_SHEET not in wb.sheetnames:
-        return {}
-    ws = wb[L.PROJECT_LIST_SHEET]
+    return _keyed_rows(project_list_rows(wb))
+
+
+def _keyed_rows(rows: list[tuple[int, dict]]) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for row in ws.iter_rows(min_row=L.PROJECT_LIST_FIRST_ROW, max_col=len(L.PROJECT_LIST_KEYS), values_only=True):
-        record = {k: ("" if v is None else str(v).strip()) for k, v in zip(L.PROJECT_LIST_KEYS, row)}
-        if not record.get("name") and not record.get("sheet"):
-            continue
+    for _, record in rows:
         for key in (record.get("sheet"), record.get("name")):
             if key and key not in out:
                 out[key] = record
@@ -371,10 +390,29 @@ def read_project_list(wb: Workbook) -> dict[str, dict]:
 
 
 def read_projects(wb: Workbook, cached: CachedValue, profile) -> list[Project]:
-    project_list = read_project_list(wb)
+    rows = project_list_rows(wb)
+    project_list = _keyed_rows(rows)
     projects = []
+    matched: set[int] = set()
     for ws in input_sheets(wb):
         name = ws[L.NAME_CELL].value
         meta = project_list.get(ws.title) or project_list.get(str(name or "").strip()) or {}
+        matched.add(id(meta))
         projects.append(read_project(ws, meta, cached, profile))
-    return projects
+    return projects + _projects_without_sheet(rows, matched)
+
+
+def _projects_without_sheet(rows: list[tuple[int, dict]], matched: set[int]) -> list[Project]:
+    """A 项目清单 row whose 录入表 is gone (deleted by hand, or a part the file lost): never silence."""
+    out = []
+    for r, record in rows:
+        if id(record) in matched:
+            continue
+        name = record.get("name") or record.get("sheet")
+        sheet = record.get("sheet") or name
+        message = (f"项目清单第 {r} 行的项目“{name}”找不到录入表“{sheet}”（工作表被删除、改名，或文件中缺少该表），"
+                   "本项目未评分；如该项目已取消，请删除项目清单中的这一行，否则请恢复它的录入表")
+        finding = make_finding(ERROR, SHEET_MISSING, Loc(L.PROJECT_LIST_SHEET, f"A{r}"), message)
+        out.append(Project(name=name, sheet=L.PROJECT_LIST_SHEET, info={}, budget=None, indicators=(), meta=record,
+                           read_findings=(finding,)))
+    return out

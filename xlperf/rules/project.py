@@ -7,6 +7,7 @@ from decimal import Decimal
 from ..model import ERROR, WARNING, Finding, IndicatorResult, Project, ProjectResult, Value
 from ..profiles import Profile
 from ..values import CENT, format_number, format_percent, half_up
+from ..model import UNSCORED_CODES
 from ..vocabulary import BUDGET_LEVEL, UNSCORED_GRADE
 from .budget import COLUMN_LABELS, derive_budget
 from .indicator import indicator_score, make_finding, score_indicator, standard_level1, valid_weight
@@ -53,7 +54,7 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
     total = total_score(r.score for r in results)
     findings += _check_weights(project, results, profile)
     findings += _check_budget_link(project, results, budget, total, profile)
-    unreadable = any(f.code == "layout-changed" for f in project.read_findings)  # the reader said why
+    unreadable = any(f.code in UNSCORED_CODES for f in project.read_findings)  # the reader said why
     if not results and not unreadable:
         findings.append(make_finding(ERROR, "no-indicators", project.total_loc or None,
                                      f"项目“{project.name}”没有填写任何绩效指标"))

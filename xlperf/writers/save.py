@@ -16,6 +16,59 @@ import tempfile
 from pathlib import Path
 
 
+TEMP_MARK = "xlperf"
+TEMP_SUFFIX = ".tmp"
+LEGACY_STALE_SECONDS = 600  # a temporary file of an older version (no process id in its name): stale after this
+
+
+def temporary_prefix(target: Path) -> str:
+    """The recognisable name of a temporary file beside target: .NAME.xlsx.xlperf-PID-…tmp."""
+    return f".{target.name}.{TEMP_MARK}-{os.getpid()}-"
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove what an interrupted write (killed, power cut) left beside target: temporary files whose
+    process no longer runs (or, from older versions without a process id, older than ten minutes).
+    A temporary file of a write still running is never touched. Returns what was removed."""
+    import re
+    import time
+
+    directory = target.parent if str(target.parent) else Path(".")
+    pattern = re.compile(re.escape(f".{target.name}.") + r"(?:" + TEMP_MARK + r"-(\d+)-)?[^/\\]*" + re.escape(TEMP_SUFFIX))
+    removed = []
+    try:
+        candidates = [p for p in directory.iterdir() if p.name.startswith(f".{target.name}.")]
+    except OSError:
+        return removed
+    for path in candidates:
+        m = pattern.fullmatch(path.name)
+        if not m:
+            continue
+        try:
+            if m.group(1) is not None:
+                if _process_alive(int(m.group(1))):
+                    continue
+            elif time.time() - path.stat().st_mtime < LEGACY_STALE_SECONDS:
+                continue
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process (or a platform that cannot tell): leave its file alone
+    return True
+
+
 def _fsync_directory(directory: Path) -> None:
     """Make the rename durable. Not possible on every platform (Windows): then skip."""
     try:
@@ -37,18 +90,23 @@ def _new_file_mode() -> int:
 
 
 def _write(wb, fh) -> None:
+    """The whole package is made in memory, then written in one go: a full disk or a failing
+    device interrupts a plain file write (reported), never openpyxl's zip writer halfway
+    (whose ZipFile would later complain from its destructor)."""
     from ..workbook_io import source_info
-
-    info = source_info(wb)
-    if info is None or not info.password:
-        wb.save(fh)
-        return
-    from msoffcrypto.format.ooxml import OOXMLFile
 
     plain = io.BytesIO()
     wb.save(plain)
+    info = source_info(wb)
+    if info is None or not info.password:
+        fh.write(plain.getbuffer())
+        return
+    from msoffcrypto.format.ooxml import OOXMLFile
+
     plain.seek(0)
-    OOXMLFile(plain).encrypt(info.password, fh)
+    encrypted = io.BytesIO()
+    OOXMLFile(plain).encrypt(info.password, encrypted)
+    fh.write(encrypted.getbuffer())
 
 
 def save_workbook_atomic(wb, path: Path) -> Path:
@@ -63,7 +121,7 @@ def save_workbook_atomic(wb, path: Path) -> Path:
     when the target is open in Excel, is not an .xlsx, would lose content
     openpyxl cannot keep, or cannot be written (permissions, disk full).
     """
-    from ..safety import WriteRefused, before_write, make_backup
+    from ..safety import WriteRefused, before_write, make_backup, os_reason
 
     path = Path(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -73,10 +131,11 @@ def save_workbook_atomic(wb, path: Path) -> Path:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         mode = _new_file_mode()
+    remove_stale_temporaries(target)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(target), suffix=TEMP_SUFFIX, dir=directory)
     except OSError as exc:
-        raise WriteRefused(f"无法在文件夹“{directory}”中写入（{exc.strerror or exc}）；请检查文件夹是否存在、是否有写入权限") from None
+        raise WriteRefused(f"无法在文件夹“{directory}”中写入（{os_reason(exc)}）；请检查文件夹是否存在、是否有写入权限") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -89,7 +148,7 @@ def save_workbook_atomic(wb, path: Path) -> Path:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise WriteRefused(f"无法写入“{target.name}”（{exc.strerror or exc}）：原文件未被改动。请检查磁盘空间和写入权限，"
+        raise WriteRefused(f"无法写入“{target.name}”（{os_reason(exc)}）：原文件未被改动。请检查磁盘空间和写入权限，"
                            "或确认文件没有被其他程序打开") from None
     except BaseException:
         with contextlib.suppress(OSError):

@@ -1,0 +1,249 @@
+"""Hostile input, second round: what a careful attacker and an unlucky user still broke.
+
+Names with control characters, a read-only file, a project sheet deleted by hand or missing from
+the package, console markup in user text, a full disk, temporary files of interrupted writes.
+Each gives a clear Chinese message and the documented exit code, never a traceback, and the
+input file is unchanged unless the command succeeded.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from lxml import etree
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from xlperf import layout as L
+from xlperf.cli import app
+from xlperf.writers import save as save_module
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def _book(tmp_path: Path, name: str = "book.xlsx", projects: int = 1) -> Path:
+    path = tmp_path / name
+    assert run("new", path, "--projects", projects, "--example").exit_code == 0
+    return path
+
+
+def _valid_package(path: Path) -> None:
+    """Every XML part parses (strictly, lxml) and the workbook opens in openpyxl."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.endswith((".xml", ".rels")):
+                etree.fromstring(z.read(name))
+    load_workbook(path)
+
+
+# ---- names ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed, kept", [
+    ("铃\x07声", "铃声"), ("纵\v表", "纵 表"), ("换\f页", "换 页"), ("转\x1b[31m义", "转[31m义"),
+    ("换\n行", "换 行"), ("反向\u202e覆盖", "反向覆盖"), ("坏\udcff\udcfe编码", "坏编码"),
+])
+def test_add_project_cleans_control_characters_and_says_so(tmp_path, typed, kept):
+    path = _book(tmp_path)
+    result = run("add-project", path, "--name", typed)
+    assert result.exit_code == 0, result.stderr
+    assert "已删除" in result.stderr and kept in result.stderr
+    _valid_package(path)
+    wb = load_workbook(path)
+    assert kept in [str(ws[L.NAME_CELL].value) for ws in wb.worksheets]
+    for name in wb.sheetnames:
+        assert name.isprintable() and "\u202e" not in name, repr(name)
+    assert run("recalc", path).exit_code in (0, 1)
+    _valid_package(path)
+
+
+def test_a_name_of_control_characters_only_is_refused(tmp_path):
+    path = _book(tmp_path)
+    before = path.read_bytes()
+    result = run("add-project", path, "--name", "\x07\x1b\u202e")
+    assert result.exit_code == 2 and "项目名称不能为空" in result.stderr
+    assert path.read_bytes() == before
+
+
+# ---- a read-only workbook ------------------------------------------------------------------------
+def test_a_read_only_file_is_never_replaced(tmp_path):
+    path = _book(tmp_path)
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    for args in (("recalc", path), ("add-project", path, "--name", "新项目")):
+        result = run(*args)
+        assert result.exit_code == 2 and "只读文件" in result.stderr, result.stderr
+    assert path.read_bytes() == before and stat.S_IMODE(os.stat(path).st_mode) == 0o444
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert run("recalc", path, "-o", tmp_path / "out.xlsx").exit_code in (0, 1)  # -o still works
+
+
+# ---- sheets that are gone ----------------------------------------------------------------------
+def test_a_project_sheet_deleted_by_hand_is_reported_not_dropped(tmp_path):
+    import json
+
+    path = _book(tmp_path, projects=2)
+    wb = load_workbook(path)
+    gone = wb.sheetnames[3]
+    del wb[gone]
+    wb.save(path)
+    result = run("recalc", path, "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    (missing,) = [f for f in data["findings"] if f["code"] == "project-sheet-missing"]
+    assert (missing["severity"], missing["sheet"], missing["cell"]) == ("error", L.PROJECT_LIST_SHEET, "A3")
+    assert gone in missing["message"]
+    (project,) = [p for p in data["projects"] if p["annex_sheet"] is None]
+    assert (project["total"], project["grade"]) == (None, "未评分")
+    summary = [c.value for row in load_workbook(path)[L.SUMMARY_SHEET].iter_rows() for c in row]
+    assert "未评分" in summary
+
+
+def test_a_sheet_part_missing_from_the_package_is_reported(tmp_path):
+    path = _book(tmp_path, projects=2)
+    with zipfile.ZipFile(path) as src:
+        items = [(i, src.read(i.filename)) for i in src.infolist()]
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in items:
+            if info.filename != "xl/worksheets/sheet4.xml":  # the second project's input sheet
+                dst.writestr(info, data)
+    result = run("recalc", broken, "-o", tmp_path / "out.xlsx")
+    assert result.exit_code == 1
+    assert "找不到录入表" in result.stdout.replace("\n", "").replace("│", "").replace(" ", "")
+
+
+# ---- console markup in user text ----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["项目[/]", "[x]项目", "[bold red]项目[/]", "项目\\[x]"])
+def test_user_text_is_never_read_as_console_markup(tmp_path, name):
+    book = tmp_path / f"{name.replace('/', '_')}.xlsx"
+    assert run("new", book).exit_code == 0
+    result = run("add-project", book, "--name", name)
+    assert result.exit_code == 0, result.stderr
+    assert name in result.stderr
+    for command in ("recalc", "check"):
+        result = run(command, book)
+        assert result.exit_code in (0, 1), result.stdout
+        flat = result.stdout.replace("│", "").replace("\n", "").replace(" ", "")
+        assert name.replace(" ", "") in flat or command == "check"
+
+
+# ---- a full disk ---------------------------------------------------------------------------------
+_FULL_DISK = """
+import errno, os, sys
+import xlperf.writers.save as save
+real = os.fdopen
+class Full:
+    def __init__(self, f): self.f = f
+    def write(self, data): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def __getattr__(self, name): return getattr(self.f, name)
+    def __enter__(self): return self
+    def __exit__(self, *a): self.f.close()
+save.os.fdopen = lambda fd, *a, **k: Full(real(fd, *a, **k))
+from xlperf.cli import main
+sys.argv = ["xlperf"] + sys.argv[1:]
+main()
+"""
+
+
+def _run_on_a_full_disk(*args):
+    return subprocess.run([sys.executable, "-c", _FULL_DISK, *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("command", ["recalc", "add-project"])
+def test_a_full_disk_is_a_message_not_a_traceback(tmp_path, command):
+    path = _book(tmp_path)
+    before = path.read_bytes()
+    args = (command, path) + (("--name", "新项目") if command == "add-project" else ())
+    result = _run_on_a_full_disk(*args)
+    assert result.returncode == 2, result.stderr
+    assert "磁盘空间不足" in result.stderr and "原文件未被改动" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_export_on_a_full_disk_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    import xlperf.export as export
+
+    path = _book(tmp_path)
+
+    def full(*_args, **_kw):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(export, "write_text_atomic", full)
+    result = run("export", path, "--outdir", tmp_path / "out", "--force")
+    assert result.exit_code == 2
+    assert "磁盘空间不足" in result.stderr and "导出清单" in result.stderr
+
+
+# ---- temporary files of interrupted writes ---------------------------------------------------------
+def test_temporary_files_of_interrupted_writes_are_removed_by_the_next_run(tmp_path):
+    path = _book(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f".{path.name}.xlperf-{dead}-x1.tmp"
+    old = tmp_path / f".{path.name}.abc123.tmp"  # an older version's name: removed once it is old
+    fresh = tmp_path / f".{path.name}.def456.tmp"
+    for p in (stale, old, fresh):
+        p.write_bytes(b"half a workbook")
+    os.utime(old, (0, 0))
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = tmp_path / f".{path.name}.xlperf-{live.pid}-x2.tmp"  # another xlperf still writing
+        running.write_bytes(b"in progress")
+        assert run("recalc", path).exit_code in (0, 1)
+        assert not stale.exists() and not old.exists()
+        assert fresh.exists() and running.exists()
+    finally:
+        live.kill()
+        live.wait()
+    assert save_module.remove_stale_temporaries(path) == [running]
+
+
+def test_a_killed_recalc_leaves_the_original_and_its_temporary_file_is_cleaned(tmp_path):
+    path = _book(tmp_path, projects=30)
+    before = path.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "xlperf", "recalc", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import time
+
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(f".{path.name}.xlperf-*.tmp")) and proc.poll() is None:
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    assert path.read_bytes() == before or load_workbook(path)  # the original, or the complete new file
+    assert run("recalc", path).exit_code in (0, 1)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+# ---- any text as a name ------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(min_size=1, max_size=40))
+def test_any_text_as_a_project_name_keeps_the_workbook_valid(tmp_path_factory, name):
+    folder = tmp_path_factory.mktemp("n")
+    path = folder / "book.xlsx"
+    new_result = run("new", path)
+    assert new_result.exit_code == 0
+    result = run("add-project", path, "--name", name)
+    assert result.exit_code in (0, 2)
+    assert "Traceback" not in result.stderr
+    _valid_package(path)
+    recalc = run("recalc", path)
+    assert recalc.exit_code in (0, 1)
+    _valid_package(path)
+    exported = run("export", path, "--outdir", folder / "out", "--force")
+    assert exported.exit_code in (0, 1), exported.stdout + exported.stderr
+    for xlsx in (folder / "out").glob("*.xlsx"):
+        _valid_package(xlsx)
