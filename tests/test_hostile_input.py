@@ -247,3 +247,45 @@ def test_any_text_as_a_project_name_keeps_the_workbook_valid(tmp_path_factory, n
     assert exported.exit_code in (0, 1), exported.stdout + exported.stderr
     for xlsx in (folder / "out").glob("*.xlsx"):
         _valid_package(xlsx)
+
+
+# ---- two writers at once -----------------------------------------------------------------------------
+def test_two_concurrent_writers_never_lose_an_update(tmp_path):
+    """recalc and add-project started a moment apart: the second waits for the first and keeps its work."""
+    import time
+
+    path = _book(tmp_path, projects=20)
+    recalc = subprocess.Popen([sys.executable, "-m", "xlperf", "recalc", str(path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while time.time() < deadline and not (tmp_path / f".{path.name}.xlperf-lock").exists() and recalc.poll() is None:
+        time.sleep(0.005)
+    add = subprocess.run([sys.executable, "-m", "xlperf", "add-project", str(path), "--name", "后来的项目"],
+                         capture_output=True, text=True, timeout=300)
+    assert recalc.wait(timeout=300) in (0, 1), recalc.stderr.read()
+    assert add.returncode == 0, add.stderr
+    wb = load_workbook(path)
+    assert "后来的项目" in wb.sheetnames  # add-project's change
+    assert L.SUMMARY_SHEET in wb.sheetnames  # recalc's change
+    assert not (tmp_path / f".{path.name}.xlperf-lock").exists()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over_and_a_live_one_waited_for(tmp_path):
+    from xlperf.safety import WriteRefused, writer_lock, writer_lock_path
+
+    path = _book(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    writer_lock_path(path).write_text(dead)
+    assert run("recalc", path).exit_code in (0, 1)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        writer_lock_path(path).write_text(str(live.pid))
+        with pytest.raises(WriteRefused) as refused:
+            with writer_lock(path, wait=0.3):
+                pass
+        assert "正在写入" in str(refused.value)
+    finally:
+        live.kill()
+        live.wait()
+        writer_lock_path(path).unlink()

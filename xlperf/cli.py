@@ -180,18 +180,21 @@ def add_project(
         err.print(f"注意：项目名称中的控制字符、换行或方向控制符已删除，名称改为“{name}”", highlight=False)
     from .safety import file_options
 
-    with _command_run(), file_options(password=password):
-        wb = open_workbook(book)
-    existing = {str(ws[L.NAME_CELL].value or "").strip() for ws in input_sheets(wb)}
-    if name in existing:
-        _fail(f"项目“{name}”已存在于 {book.name}")
-    if L.PROJECT_LIST_SHEET not in wb.sheetnames:
-        _fail(f"{book.name} 没有“{L.PROJECT_LIST_SHEET}”工作表，不是 xlperf 主工作簿；请用 xlperf new 创建")
-    data = example_project(len(existing)) if example else ProjectInput(name=name)
-    if example:
-        data = ProjectInput(**{**data.__dict__, "name": name})
-    ws = add(wb, data, _profile(profile))
-    _save(wb, book, backup)
+    from .safety import writer_lock
+
+    with _command_run(), writer_lock(book):  # from reading to replacing: a concurrent recalc is never lost
+        with file_options(password=password):
+            wb = open_workbook(book)
+        existing = {str(ws[L.NAME_CELL].value or "").strip() for ws in input_sheets(wb)}
+        if name in existing:
+            _fail(f"项目“{name}”已存在于 {book.name}")
+        if L.PROJECT_LIST_SHEET not in wb.sheetnames:
+            _fail(f"{book.name} 没有“{L.PROJECT_LIST_SHEET}”工作表，不是 xlperf 主工作簿；请用 xlperf new 创建")
+        data = example_project(len(existing)) if example else ProjectInput(name=name)
+        if example:
+            data = ProjectInput(**{**data.__dict__, "name": name})
+        ws = add(wb, data, _profile(profile))
+        _save(wb, book, backup)
     err.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
 
 

@@ -76,11 +76,15 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
     form: the registered form to write 附件1 in (default: the one the workbook records)."""
     from .writers.save import save_workbook_atomic
 
+    from .safety import writer_lock
+
     profile = profile or load_profile()
     path = Path(path)
-    wb = open_workbook(path)
-    report = recalc_in_memory(wb, path, profile, progress, crosscheck, form=form)
-    save_workbook_atomic(wb, Path(output) if output else path)
+    target = Path(output) if output else path
+    with writer_lock(target):  # from reading to replacing: a concurrent add-project is never lost
+        wb = open_workbook(path)
+        report = recalc_in_memory(wb, path, profile, progress, crosscheck, form=form)
+        save_workbook_atomic(wb, target)
     return report
 
 

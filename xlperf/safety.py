@@ -194,3 +194,65 @@ def make_backup(target: Path) -> Path | None:
             tmp.unlink()
         raise
     return dest
+
+
+# ---- one writer at a time ----------------------------------------------------------------------------
+LOCK_WAIT_SECONDS = 60.0  # a second xlperf waits this long for the first to finish, then refuses
+LOCK_POLL_SECONDS = 0.1
+
+
+def writer_lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.xlperf-lock"
+
+
+@contextlib.contextmanager
+def writer_lock(target: Path, wait: float | None = None):
+    """Hold the advisory lock of target from reading it to replacing it, so that two xlperf processes
+    (recalc and add-project, say) never lose each other's update: the second waits for the first,
+    then reads what the first wrote; after `wait` seconds it refuses with a message. A lock left by a
+    process that no longer runs is taken over."""
+    lock = writer_lock_path(Path(target))
+    held = _acquire(lock, Path(target).name, LOCK_WAIT_SECONDS if wait is None else wait)
+    try:
+        yield
+    finally:
+        if held:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+
+
+def _acquire(lock: Path, name: str, wait: float) -> bool:
+    """True once the lock file is ours; False when its folder does not exist (the write will say so)."""
+    import time
+
+    from .writers.save import _process_alive
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileNotFoundError:
+            return False
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and not _process_alive(owner):
+                with contextlib.suppress(OSError):
+                    lock.unlink()  # left by a process that was killed
+                continue
+            if time.monotonic() >= deadline:
+                raise WriteRefused(f"另一个 xlperf 命令（进程 {owner or '未知'}）正在写入“{name}”，等待 {int(wait)} 秒后仍未结束，"
+                                   f"本命令没有写入任何内容；请等它结束后重试（如确认没有其他 xlperf 在运行，可删除 {lock.name}）") from None
+            time.sleep(LOCK_POLL_SECONDS)
+            continue
+        except OSError as exc:
+            raise WriteRefused(f"无法在“{lock.parent}”中建立写入锁（{os_reason(exc)}）；没有写入任何内容") from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return True
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
