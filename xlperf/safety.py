@@ -246,8 +246,13 @@ def _acquire(lock: Path, name: str, wait: float) -> bool:
             continue
         except OSError as exc:
             raise WriteRefused(f"无法在“{lock.parent}”中建立写入锁（{os_reason(exc)}）；没有写入任何内容") from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+        except OSError as exc:  # a full disk fails here first
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            raise WriteRefused(f"无法在“{lock.parent}”中建立写入锁（{os_reason(exc)}）；没有写入任何内容，原文件未被改动") from None
         return True
 
 
