@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -181,6 +182,20 @@ def _huge_dimension(folder: Path) -> Path:
     return _write(folder, "dimension.xlsx", workbook_bytes(wb))
 
 
+def _declared_dimension(folder: Path) -> Path:
+    """A few cells, but a <dimension> declaring the whole grid: refused from the sheet's XML, never loaded."""
+    data = _good_bytes()
+    part = _first_sheet_part(data)
+
+    def change(name, content):
+        if name != part:
+            return content
+        new, n = re.subn(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', content, count=1)
+        assert n == 1, "openpyxl no longer writes <dimension>"
+        return new
+    return _write(folder, "declared.xlsx", _rezip(data, change))
+
+
 def _broken_xml(part_of: Callable[[bytes], str], name: str) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
         data = _good_bytes()
@@ -289,6 +304,7 @@ FILE_CASES: dict[str, FileCase] = {
     "lying-sizes": FileCase(_lying_sizes, "压缩炸弹"),
     "huge-merge": FileCase(_huge_merge, "合并单元格"),
     "huge-dimension": FileCase(_huge_dimension, "已用区域"),
+    "declared-dimension": FileCase(_declared_dimension, "已用区域为 A1:XFD1048576"),
 }
 
 

@@ -70,6 +70,22 @@ def test_every_command_exits_2_and_writes_nothing(tmp_path, name):
     assert folder_state(tmp_path) == before  # nothing written, nothing changed
 
 
+# Refused from the zip directory or the parts' XML: openpyxl never loads them (no cost before the refusal).
+PACKAGE_REFUSALS = ("huge-dimension", "declared-dimension", "huge-merge", "zip-bomb", "lying-sizes", "xxe",
+                    "billion-laughs", "zip-encrypted-entry", "missing-workbook-part")
+
+
+@pytest.mark.parametrize("name", PACKAGE_REFUSALS)
+def test_package_refusals_never_load_the_workbook(tmp_path, monkeypatch, name):
+    calls = []
+    monkeypatch.setattr(workbook_io, "load_workbook", lambda *a, **k: calls.append(a))
+    path = FILE_CASES[name].build(tmp_path)
+    with pytest.raises(UnreadableWorkbook) as info:
+        open_workbook(path)
+    assert FILE_CASES[name].message in str(info.value)
+    assert not calls
+
+
 def test_xxe_payload_never_resolves(tmp_path):
     """openpyxl parses with defusedxml; even without xlperf's own pre-check the entity is never expanded."""
     assert openpyxl.DEFUSEDXML is True  # defusedxml is installed and openpyxl uses it

@@ -13,7 +13,11 @@ command gets the same checks:
 * hostile packages, checked from the zip directory *before* anything is
   parsed: too many entries, too large or too highly compressed (zip bombs),
   XML with a DOCTYPE/ENTITY (XXE, billion laughs; openpyxl also parses with
-  defusedxml), merged ranges or used ranges of absurd size;
+  defusedxml), merged ranges or used ranges of absurd size. A sheet's used
+  range is judged from its XML before openpyxl loads anything: the
+  ``<dimension ref=…>`` the writer declared, and the cells counted while the
+  part is streamed, stopping as soon as there are too many (a refusal costs
+  one pass over at most MAX_SHEET_CELLS cells' worth of XML, not a load);
 * broken zips and broken XML.
 
 The package is also inspected for parts openpyxl cannot write back (charts
@@ -356,6 +360,9 @@ _SHEET_TAIL = re.compile(
 _REF = re.compile(rb'\bref\s*=\s*["\']([^"\']+)["\']')
 _URI = re.compile(rb'\buri\s*=\s*["\']([^"\']+)["\']')
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_PREFIX = re.compile(rb"<(?:([\w.-]+):)?worksheet\b")
+_DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b([^>]*)>")
+_SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
 # Worksheet extensions openpyxl drops (Excel 2010+ features), by their uri.
 EXTENSION_NAMES = {
     "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": "迷你图",
@@ -405,8 +412,12 @@ def _open_zip(path: Path, source) -> zipfile.ZipFile:
             "或在 Excel/WPS 中打开后“另存为”新的 .xlsx") from None
 
 
-def inspect_package(path: Path, zf: zipfile.ZipFile) -> _PackageReport:
-    """Check the package from its zip directory before parsing; list the parts openpyxl cannot keep."""
+def inspect_package(path: Path, zf: zipfile.ZipFile, check_size: bool = True) -> _PackageReport:
+    """Check the package from its zip directory before parsing; list the parts openpyxl cannot keep.
+
+    With check_size, a worksheet whose used range is too large (MAX_SHEET_CELLS) is refused from its
+    XML here, before openpyxl loads anything (a read-only load streams the cells and needs no limit).
+    """
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise UnreadableWorkbook(f"{_name(path)} 含 {len(infos)} 个内部文件，超过上限 {MAX_ENTRIES}，"
@@ -436,7 +447,7 @@ def inspect_package(path: Path, zf: zipfile.ZipFile) -> _PackageReport:
         if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
             continue
         if info.filename.startswith("xl/worksheets/") and info.filename.count("/") == 2:
-            merged += _scan_worksheet(path, zf, info, report)
+            merged += _scan_worksheet(path, zf, info, report, check_size)
         else:
             _refuse_doctype(path, info.filename, _read_head(path, zf, info, 1 << 16))
         if merged > MAX_MERGED_CELLS:
@@ -466,9 +477,13 @@ def _refuse_doctype(path: Path, part: str, data: bytes) -> None:
             "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
 
 
-def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report: _PackageReport) -> int:
-    """Stream one worksheet part: DOCTYPE, merged ranges and the elements openpyxl drops. Returns merged cells."""
+def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report: _PackageReport,
+                    check_size: bool = True) -> int:
+    """Stream one worksheet part: DOCTYPE, merged ranges, the elements openpyxl drops and, with check_size,
+    the used range (refused as soon as it is too large). Returns merged cells."""
     merged = 0
+    cells = 0
+    cell_tags: tuple[bytes, ...] = ()
     features: dict[str, list[str]] = {}
     buf = b""
     first = True
@@ -479,8 +494,16 @@ def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, repo
                 buf += chunk
                 if first:
                     _refuse_doctype(path, info.filename, buf[:1 << 16])
+                    if check_size:
+                        cell_tags = _cell_tags(buf)
+                        _check_declared_dimension(path, zf, info.filename, buf)
                     first = False
                 limit = len(buf) if not chunk else max(len(buf) - 4096, 0)
+                if check_size:
+                    # Each tag starting before limit is counted once (the rest of the buffer is kept for the next round).
+                    cells += sum(buf.count(tag, 0, limit + len(tag) - 1) for tag in cell_tags)
+                    if cells > MAX_SHEET_CELLS:
+                        raise UnreadableWorkbook(_too_many_cells_message(path, _sheet_title(path, zf, info.filename), cells))
                 for m in _SHEET_TAIL.finditer(buf):
                     if m.start() >= limit:
                         break
@@ -505,6 +528,61 @@ def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, repo
         raise _damaged(path, info.filename, exc) from None
     report.sheet_features[info.filename] = features
     return merged
+
+
+def _cell_tags(head: bytes) -> tuple[bytes, ...]:
+    """The start tags of a cell element in this part (<c … or <x:c … when the main namespace has a prefix)."""
+    m = _ROOT_PREFIX.search(head)
+    prefix = m.group(1) + b":" if m and m.group(1) else b""
+    return tuple(b"<" + prefix + b"c" + end for end in (b" ", b">", b"/>", b"\n", b"\r", b"\t"))
+
+
+def _check_declared_dimension(path: Path, zf: zipfile.ZipFile, part: str, head: bytes) -> None:
+    """The used range the writer declared (<dimension ref="A1:F63"/>, before <sheetData>), as _check_dimensions judges it."""
+    data = _SHEET_DATA.search(head)
+    m = _DIMENSION.search(head, 0, data.start() if data else len(head))
+    ref = _REF.search(m.group(1)) if m else None
+    if ref is None:
+        return
+    try:
+        _, _, max_col, max_row = range_boundaries(ref.group(1).decode("ascii", "replace").replace("$", "").split(":")[-1])
+    except (ValueError, TypeError):
+        return  # an unreadable dimension says nothing; the cells are counted
+    if max_col and max_row and max_row * max_col > MAX_SHEET_CELLS:
+        raise UnreadableWorkbook(_used_range_message(path, _sheet_title(path, zf, part), max_row, max_col))
+
+
+def _sheet_title(path: Path, zf: zipfile.ZipFile, part: str) -> str:
+    """The name of the sheet stored in part (for a message; the part's name when the workbook does not say)."""
+    try:
+        root = _parse_xml(path, zf, "xl/workbook.xml")
+        rels = _parse_xml(path, zf, "xl/_rels/workbook.xml.rels")
+    except UnreadableWorkbook:
+        return part
+    if root is None or rels is None:
+        return part
+    ids = {}
+    for rel in rels.iter(f"{{{_REL_NS}}}Relationship"):
+        target = rel.get("Target") or ""
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        ids[rel.get("Id")] = target
+    for sheet in root.iter(f"{{{_MAIN_NS}}}sheet"):
+        if ids.get(sheet.get(f"{{{_R_NS}}}id")) == part:
+            return sheet.get("name") or part
+    return part
+
+
+def _used_range_message(path: Path, title: str, max_row: int, max_col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return (f"{_name(path)} 的工作表“{title}”已用区域为 A1:{get_column_letter(max_col)}{max_row}"
+            f"（约 {max_row * max_col} 个单元格），超过上限 {MAX_SHEET_CELLS}；"
+            "请删除表格下方和右侧多余的行列（包括只设置了格式的单元格）后保存再处理")
+
+
+def _too_many_cells_message(path: Path, title: str, cells: int) -> str:
+    return (f"{_name(path)} 的工作表“{title}”含 {cells} 个以上单元格，已用区域超过上限 {MAX_SHEET_CELLS} 个单元格；"
+            "请删除表格下方和右侧多余的行列（包括只设置了格式的单元格）后保存再处理")
 
 
 def _area(ref: str) -> int:
@@ -632,7 +710,7 @@ def _load(path: Path, source, data_only: bool, read_only: bool, password: str | 
         source.seek(0)
     zf = _open_zip(path, source)
     try:
-        report = inspect_package(path, zf)
+        report = inspect_package(path, zf, check_size=not read_only)
     finally:
         zf.close()
     if isinstance(source, io.BytesIO):
@@ -688,8 +766,8 @@ def _load_error(path: Path, exc: Exception) -> UnreadableWorkbook:
 
 
 def _check_dimensions(path: Path, wb: Workbook) -> None:
-    from openpyxl.utils import get_column_letter
-
+    """The used range of the cells as loaded: the package check judged the XML (dimension, cell count) beforehand;
+    this catches a sheet with a few cells far apart and no <dimension> (cheap to load, absurd to process)."""
     for ws in wb.worksheets:
         cells = getattr(ws, "_cells", None)
         if not cells:
@@ -697,10 +775,7 @@ def _check_dimensions(path: Path, wb: Workbook) -> None:
         max_row = max(r for r, _ in cells)
         max_col = max(c for _, c in cells)
         if max_row * max_col > MAX_SHEET_CELLS:
-            raise UnreadableWorkbook(
-                f"{_name(path)} 的工作表“{ws.title}”已用区域为 A1:{get_column_letter(max_col)}{max_row}"
-                f"（约 {max_row * max_col} 个单元格），超过上限 {MAX_SHEET_CELLS}；"
-                "请删除表格下方和右侧多余的行列（包括只设置了格式的单元格）后保存再处理")
+            raise UnreadableWorkbook(_used_range_message(path, ws.title, max_row, max_col))
 
 
 def _generated_sheets(wb: Workbook) -> list[str]:

@@ -3,6 +3,15 @@
 Each distinct shape is compiled once (compiler.py); a shape this engine does
 not know (a function outside runtime.LIBRARY, a defined name…) is evaluated
 cell by cell with the `formulas` package, with the faithful ROUND registered.
+
+Evaluation order: a formula reads the cells it refers to, and a referenced
+formula is evaluated on the spot, inside the one reading it, up to
+_MAX_NESTING levels (a template's deepest chain is a handful). Deeper than
+that, nothing is evaluated by recursion: the cell is put on an explicit stack
+with the chain of cells waiting for it, dependencies on top, and each is
+evaluated in turn once what it reads is known. A running total 100 000 rows
+long gets its exact value; only a real cycle (a cell that, through any
+number of cells, reads itself) is #CIRCULAR!.
 """
 from __future__ import annotations
 
@@ -16,6 +25,21 @@ from .compiler import compile_shape, shape_of
 
 CIRCULAR = rt.XlError("#CIRCULAR!")
 _MAX_RANGE_CELLS = 1_000_000
+# Formulas evaluated inside one another before the next one goes on the explicit stack. Each level
+# is about six Python frames: far from the interpreter's recursion limit, whoever the caller is.
+_MAX_NESTING = 40
+
+
+class _Deferred(BaseException):
+    """A nested evaluation went too deep: `cells` are to be evaluated first, the deepest first.
+
+    A BaseException, so that no `except Exception` on the way (the `formulas` fallback) swallows it.
+    It never leaves FormulaBook: the evaluation it interrupts is started again afterwards.
+    """
+
+    def __init__(self, key):
+        super().__init__(key)
+        self.cells = [key]  # the cell asked for, then each cell that was waiting for it, outwards
 
 
 def formula_of(cell) -> str | None:
@@ -41,6 +65,8 @@ class FormulaBook:
         self.accessors: dict[str, tuple] = {}
         self.worksheets = {ws.title: ws for ws in wb.worksheets}  # wb[name] is a linear search
         self.fallback_cells = 0
+        self.depth = 0  # formulas being evaluated inside one another right now
+        self.pending: set[tuple[str, int, int]] = set()  # on the explicit stack, waiting for cells above them
         for name in (sheets if sheets is not None else wb.sheetnames):
             self._load(name)
 
@@ -70,13 +96,74 @@ class FormulaBook:
         formula = self.formulas[sheet].get((r, c))
         if formula is None:
             return self.cells[sheet].get((r, c))
-        self.memo[key] = _IN_PROGRESS
+        if self.pending and key in self.pending:
+            return CIRCULAR  # waiting, on the stack, for the cell now reading it: a cycle
+        if self.depth == 0:
+            try:
+                return self._compute(key, formula)
+            except _Deferred as deferred:
+                return self._evaluate_stack(key, deferred)
+        if self.depth >= _MAX_NESTING:
+            raise _Deferred(key)
+        return self._compute(key, formula)
+
+    def _compute(self, key: tuple[str, int, int], formula: str):
+        """Evaluate one formula cell and memoise it (the cells it reads are evaluated inside, up to _MAX_NESTING)."""
+        memo = self.memo
+        memo[key] = _IN_PROGRESS
+        self.depth += 1
         try:
-            v = self._evaluate(sheet, r, c, formula)
+            v = self._evaluate(key[0], key[1], key[2], formula)
+        except _Deferred as deferred:
+            del memo[key]
+            deferred.cells.append(key)
+            raise
         except RecursionError:
-            v = CIRCULAR
-        self.memo[key] = v
+            # The caller's own stack was already deep: evaluate this cell again from the explicit stack.
+            del memo[key]
+            if self.depth > 1:
+                raise _Deferred(key) from None
+            v = CIRCULAR  # not even one formula fits on the stack
+        except BaseException:
+            del memo[key]
+            raise
+        finally:
+            self.depth -= 1
+        memo[key] = v
         return v
+
+    def _evaluate_stack(self, first: tuple[str, int, int], deferred: _Deferred):
+        """Evaluate first, whose chain of formulas went deeper than _MAX_NESTING, with an explicit stack.
+
+        Each cell on the stack waits for the one above it (it needs it, directly or through cells in
+        between), so a cell that reads a cell lower on the stack closes a real cycle: it reads #CIRCULAR!.
+        """
+        stack = [first]
+        pending = self.pending
+        pending.add(first)
+        try:
+            while True:
+                # deferred.cells: the cell asked for, then the cells waiting for it out to the top of the stack.
+                for key in reversed(deferred.cells[:-1]):
+                    stack.append(key)
+                    pending.add(key)
+                while stack:
+                    key = stack[-1]
+                    if key in self.memo and self.memo[key] is not _IN_PROGRESS:
+                        stack.pop()
+                        pending.discard(key)
+                        continue
+                    try:
+                        self._compute(key, self.formulas[key[0]][key[1:]])
+                    except _Deferred as again:
+                        deferred = again
+                        break
+                    stack.pop()
+                    pending.discard(key)
+                else:
+                    return self.memo[first]
+        finally:
+            pending.difference_update(stack)
 
     def area(self, sheet: str, r1: int, c1: int, r2: int, c2: int) -> list:
         r1, r2 = sorted((r1, r2))
@@ -142,7 +229,6 @@ class FormulaBook:
         from .parser import _reference
 
         register_with_formulas()
-        self.fallback_cells += 1
         try:
             import formulas
 
@@ -154,15 +240,26 @@ class FormulaBook:
                     a, b = ref.first, ref.last
                     target = a.sheet or sheet
                     rows = abs(b.row - a.row) + 1
-                    values = self.area(target, a.row, a.col, b.row, b.col)
+                    values = self._read(self.area, target, a.row, a.col, b.row, b.col)
                     arr = np.array([_to_formulas(v) for v in values], dtype=object).reshape(rows, -1)
                     inputs.append(arr)
                 else:
-                    inputs.append(_to_formulas(self.value(ref.sheet or sheet, ref.row, ref.col)))
+                    inputs.append(_to_formulas(self._read(self.value, ref.sheet or sheet, ref.row, ref.col)))
+            self.fallback_cells += 1  # counted once, even when reading its inputs had to wait for the stack
             result = func(*inputs)
+        except _InputsTooDeep as exc:
+            raise exc.error from None
         except Exception:
             return rt.XlError("#UNSUPPORTED!")
         return _from_formulas(result)
+
+    @staticmethod
+    def _read(reader, *args):
+        """A fallback formula's input: running out of stack while evaluating it is no #UNSUPPORTED!."""
+        try:
+            return reader(*args)
+        except RecursionError as exc:
+            raise _InputsTooDeep(exc) from None
 
     def evaluate_sheet(self, sheet: str) -> dict[tuple[int, int], object]:
         self._load(sheet)
@@ -171,6 +268,12 @@ class FormulaBook:
 
 _IN_PROGRESS = object()
 _FALLBACK = object()
+
+
+class _InputsTooDeep(Exception):
+    def __init__(self, error: RecursionError):
+        super().__init__()
+        self.error = error
 
 
 def _to_formulas(v):
