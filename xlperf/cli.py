@@ -198,6 +198,66 @@ def add_project(
     err.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
 
 
+@app.command("remove-project")
+def remove_project(
+    book: Path = typer.Argument(..., help="主工作簿"),
+    name: str = typer.Option(..., "--name", help="要删除的项目名称（录入表中的项目名称，或录入表的工作表名）"),
+    password: Optional[str] = PasswordOption,
+    backup: bool = BackupOption,
+) -> None:
+    """删除一个项目：它的录入表、项目清单中的行和它的附件1，不改动其他内容。"""
+    from .pipeline import generated_sheet_names
+    from .readers.annex_table import annex_project_name
+    from .readers.input_sheet import input_sheets, project_list_rows
+    from .safety import file_options, writer_lock
+    from .workbook_io import open_workbook
+
+    wanted = L.printable_name(name)
+    with _command_run(), writer_lock(book):
+        with file_options(password=password):
+            wb = open_workbook(book)
+        matches = [ws for ws in input_sheets(wb)
+                   if wanted in (ws.title, L.printable_name(str(ws[L.NAME_CELL].value or "")))]
+        if not matches:
+            names = "、".join(str(ws[L.NAME_CELL].value or ws.title) for ws in input_sheets(wb)) or "（没有项目）"
+            _fail(f"{book.name} 中没有项目“{wanted}”；现有项目：{names}")
+        if len(matches) > 1:
+            _fail(f"{book.name} 中有 {len(matches)} 个名为“{wanted}”的项目（工作表 "
+                  f"{'、'.join(ws.title for ws in matches)}）；请用 --name 指定其中一个录入表的工作表名")
+        (sheet,) = matches
+        project = str(sheet[L.NAME_CELL].value or sheet.title).strip()
+        annexes = [n for n in generated_sheet_names(wb) if n in wb.sheetnames and n.startswith(L.ANNEX_PREFIX)
+                   and annex_project_name(wb[n]) == project]
+        rows = [r for r, record in project_list_rows(wb) if record.get("sheet") == sheet.title
+                or (not record.get("sheet") and record.get("name") == project)]
+        for title in [sheet.title, *annexes]:
+            del wb[title]
+        if rows:
+            _remove_project_rows(wb[L.PROJECT_LIST_SHEET], rows)
+        _save(wb, book, backup)
+    removed = "、".join([f"录入表“{sheet.title}”", *(f"“{a}”" for a in annexes),
+                        *(f"项目清单第 {r} 行" for r in rows)])
+    out.print(f"已从 {book.name} 删除项目“{project}”：{removed}。请重新运行 xlperf recalc {book.name} 更新汇总和校验结果",
+              highlight=False)
+
+
+def _remove_project_rows(ws, rows: list[int]) -> None:
+    """Delete 项目清单 rows; the 录入表 links below them move with their rows (openpyxl does not move links)."""
+    links = {cell.row: cell.hyperlink for row in ws.iter_rows(min_row=L.PROJECT_LIST_FIRST_ROW) for cell in row
+             if cell.hyperlink is not None}
+    for r in sorted(rows, reverse=True):
+        ws.delete_rows(r)
+    ws._hyperlinks = []
+    for cell in (c for row in ws.iter_rows(min_row=L.PROJECT_LIST_FIRST_ROW) for c in row):
+        cell.hyperlink = None
+    for old_row, link in sorted(links.items()):
+        if old_row in rows:
+            continue
+        new_row = old_row - sum(1 for r in rows if r < old_row)
+        column = L.column_index(link.ref.rstrip("0123456789")) if link.ref else len(L.PROJECT_LIST_KEYS)
+        ws.cell(new_row, column).hyperlink = link.location and f"#{link.location}" or link.target
+
+
 @app.command("recalc")
 def recalc(
     book: Path = typer.Argument(..., help="填写好的主工作簿"),
@@ -358,7 +418,9 @@ def _print_export(report) -> None:
     for title in ("项目名称", "总得分", "评价等级", "结果"):
         table.add_column(title, overflow="fold")
     for item in report.items:
-        if item.skipped:
+        if item.unused:
+            result = Text("尚未填写，未导出", style="dim")
+        elif item.skipped:
             result = Text(f"未导出：{item.skipped}", style="red")
         elif item.failed:
             result = Text(f"失败：{item.failed}", style="red")
@@ -367,7 +429,7 @@ def _print_export(report) -> None:
             result = files + ("（有错误，按 --force 导出）" if item.forced else "")
         table.add_row(item.name, item.total, item.grade, result)
     out.print(table)
-    done, problems = len(report.exported), sum(1 for i in report.items if not i.ok)
+    done, problems = len(report.exported), sum(1 for i in report.items if not i.ok and not i.unused)
     out.print(f"已导出 {done} 个项目到 {report.outdir}" + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
               highlight=False)
 
@@ -380,10 +442,13 @@ def _print_mail(report) -> None:
         for title in ("项目名称", "收件人", "结果"):
             table.add_column(title, overflow="fold")
         failed = {(f.project, f.recipient) for f in report.failures}
+        unconfirmed = {(project, addr) for project, addr, _ in report.unconfirmed}
         for d in report.deliveries:
             for addr, kind in d.recipients:
                 if report.dry_run:
                     state = "草稿"
+                elif (d.project, addr) in unconfirmed:
+                    state = Text("未确认（已发出，服务器未回复）", style="yellow")
                 else:
                     state = Text("失败", style="red") if (d.project, addr) in failed else "已发送"
                 table.add_row(d.project, f"{addr}（{kind}）", state)
@@ -391,6 +456,11 @@ def _print_mail(report) -> None:
     if report.already:
         out.print(f"{len(report.already)} 个收件人此前已发送过，本次未发送（如需重新发送请加 --resend）：", highlight=False)
         for project, addr, when in report.already:
+            out.print(f"  {project} → {addr}（{when}）", highlight=False)
+    if report.unconfirmed_before:
+        out.print(f"{len(report.unconfirmed_before)} 个收件人上次发送结果未确认，本次未重发（请向收件人确认是否收到；"
+                  "确认没有收到时加 --resend）：", highlight=False)
+        for project, addr, when in report.unconfirmed_before:
             out.print(f"  {project} → {addr}（{when}）", highlight=False)
     if report.dry_run:
         if report.drafts:
@@ -419,13 +489,18 @@ def _print_recalc(report, written_to: Path) -> None:
     table = Table(title="绩效自评汇总", show_lines=False)
     for title in ("项目名称", "总得分", "评价等级", "预算执行率", "错误", "警告", "提示"):
         table.add_column(title, justify="right" if title not in ("项目名称", "评价等级") else "left")
+    from .readers.input_sheet import is_unfilled
+
     for r in report.results:
+        if is_unfilled(r.project):
+            continue  # said once among the findings (尚未填写), left out of the table
         c = _counts(r.findings)
         rate = "" if r.budget_execution_rate is None else f"{r.budget_execution_rate}%"
         table.add_row(r.project.name, "—" if r.total is None else str(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
     out.print(table)
     _print_findings(report.findings)
-    out.print(f"已写入 {written_to}（附件1 {len(report.annex_sheets)} 张、{L.SUMMARY_SHEET}、{L.FINDINGS_SHEET}）", highlight=False)
+    annexes = sum(1 for name in report.annex_sheets if name)
+    out.print(f"已写入 {written_to}（附件1 {annexes} 张、{L.SUMMARY_SHEET}、{L.FINDINGS_SHEET}）", highlight=False)
 
 
 def _print_check(report) -> None:

@@ -87,7 +87,7 @@ def rule_values(result: ProjectResult) -> dict[str, object]:
             out[pos.indicator_cell("direction", row)] = r.direction
         if r.indicator.actual_linked:
             out[pos.indicator_cell("actual", row)] = r.indicator.actual.shown or None
-    if not rows_with_errors:
+    if not rows_with_errors and result.total is not None:  # an unscored sheet has no total to compare
         out[pos.total_score_cell] = result.total
         out[pos.grade_cell] = result.grade
     return out

@@ -142,6 +142,7 @@ class ExportItem:
     skipped: str | None = None  # why it was not exported (Chinese)
     failed: str | None = None  # why writing failed (Chinese)
     forced: bool = False  # exported despite error findings
+    unused: bool = False  # a project sheet nobody filled in: not exported, and not a problem
 
     @property
     def ok(self) -> bool:
@@ -161,7 +162,7 @@ class ExportReport:
 
     @property
     def has_problems(self) -> bool:
-        return any(not i.ok for i in self.items)
+        return any(not i.ok and not i.unused for i in self.items)
 
 
 class ExportError(Exception):
@@ -222,7 +223,7 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
 def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool, form=None,
                 profile=None) -> ExportItem:
     from .libreoffice import LibreOfficeError
-    from .readers.input_sheet import has_sheet
+    from .readers.input_sheet import has_sheet, is_unfilled
     from .workbook_io import UnreadableWorkbook
     from .writers.save import save_workbook_atomic
 
@@ -231,6 +232,8 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     item = ExportItem(name=result.project.name, sheet=result.project.sheet, total="" if result.total is None else format_number(result.total),
                       grade=result.grade, unit=str(meta.get("unit") or ""), year=str(meta.get("year") or ""),
                       errors=errors)
+    if is_unfilled(result.project):  # an unused project sheet: nothing to hand in, and nothing wrong
+        return _replace(item, unused=True, skipped="尚未填写")
     if not has_sheet(result.project):  # a 项目清单 row whose 录入表 is gone: nothing to export
         return _replace(item, skipped=next(f.message for f in result.findings if f.severity == ERROR))
     if errors and not force:

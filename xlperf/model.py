@@ -16,7 +16,7 @@ INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
 # Findings of the reader that leave a project unscored (total None, 未评分), never "0 分 差".
-UNSCORED_CODES = frozenset({"layout-changed", "project-sheet-missing"})
+UNSCORED_CODES = frozenset({"layout-changed", "project-sheet-missing", "project-not-filled"})
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from . import layout as L
 from .model import ERROR, Finding, ProjectResult
 from .forms.recorded import form_for
 from .profiles import Profile, load_profile
-from .readers.input_sheet import has_sheet, read_projects
+from .readers.input_sheet import has_sheet, is_unfilled, read_projects
 from .rules import score_project
 from .values import format_number
 from .workbook_io import UnreadableWorkbook, open_workbook
@@ -152,8 +152,10 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
 
     summary, findings_name = claim(L.SUMMARY_SHEET), claim(L.FINDINGS_SHEET)
     # A 项目清单 row without its 录入表 is listed in 汇总 (未评分, with the finding) but has no 附件1.
-    annex_names = [claim(r.project.name, prefix=L.ANNEX_PREFIX) if has_sheet(r.project) else None for r in results]
-    write_summary_sheet(wb, list(results), sheet_name=summary, annex_sheets=annex_names)
+    annex_names = [claim(r.project.name, prefix=L.ANNEX_PREFIX) if has_sheet(r.project) and not is_unfilled(r.project)
+                   else None for r in results]
+    listed = [(r, n) for r, n in zip(results, annex_names) if not is_unfilled(r.project)]  # unused sheets left out
+    write_summary_sheet(wb, [r for r, _ in listed], sheet_name=summary, annex_sheets=[n for _, n in listed])
     write_findings_sheet(wb, list(findings), sheet_name=findings_name)
     for i, (result, name) in enumerate(zip(results, annex_names), start=1):
         if name is not None:

@@ -768,11 +768,27 @@ def generated_budget_blocks(wb: Workbook) -> dict[str, BudgetBlock]:
 
 
 def generated_project_name(ws: Worksheet) -> str | None:
-    """The project a generated 附件1 sheet belongs to: "项目名称：<name>" in its info row."""
+    """The project a generated 山西-layout 附件1 sheet belongs to: "项目名称：<name>" in its info row.
+    (Only those sheets carry no budget table of their own: check pairs them with their input sheet's.)"""
     for row in ws.iter_rows(min_row=L.ANNEX_INFO_ROW, max_row=L.ANNEX_INFO_ROW):
         for c in row:
             if isinstance(c.value, str) and normalise_text(c.value).startswith(PROJECT_NAME_PREFIX):
                 return re.split(r"[:：]", c.value, maxsplit=1)[1].strip()
+    return None
+
+
+def annex_project_name(ws: Worksheet) -> str | None:
+    """The project any generated 附件1 sheet belongs to: the 山西 info row, or the cell right of a
+    项目名称 label in its first rows (the forms with an info grid)."""
+    name = generated_project_name(ws)
+    if name is not None:
+        return name
+    labels = {title_key(c.title) for f in forms.all_forms() for row in f.info_rows for c in row if c.field == "name"}
+    for row in ws.iter_rows(min_row=1, max_row=TITLE_ROWS_ABOVE):
+        for c in row:
+            if title_key(c.value) in labels:
+                value = ws.cell(c.row, c.column + 1).value
+                return str(value).strip() if value is not None else None
     return None
 
 

@@ -27,6 +27,7 @@ from ..model import UNSCORED_CODES
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
 from ..rules.indicator import make_finding
 from ..template.formulas import overwritable_formula_cells, template_formulas
+from ..vocabulary import BUDGET_INDICATOR_NAME
 from ..formula.parser import outside_strings
 from ..values import parse_value
 
@@ -243,6 +244,13 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
     budget = _read_budget(r)
     indicators = _read_indicators(r)
     r.findings += _merged_cell_findings(r)
+    if _untouched(info, budget, indicators) and not any(f.severity == ERROR for f in r.findings):
+        # A project sheet nobody filled in yet: said once, left out (no 附件1, not in 汇总, not exported).
+        note = make_finding(WARNING, NOT_FILLED, r.loc(pos.name_cell),
+                            f"项目“{name}”尚未填写（录入表中没有预算金额和绩效指标），本次不评分、不生成附件1；"
+                            "填写后重新运行即可，如不再需要可用 xlperf remove-project 删除")
+        return Project(name=name, sheet=ws.title, info=info, budget=None, indicators=(), meta=meta,
+                       read_findings=tuple(f for f in r.findings if f.severity != ERROR) + (note,), positions=pos)
     return Project(
         name=name,
         sheet=ws.title,
@@ -255,6 +263,16 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
         weight_total_loc=r.loc(pos.weight_total_cell),
         positions=pos,
     )
+
+
+def _untouched(info: dict, budget: BudgetTable | None, indicators: list[Indicator]) -> bool:
+    """Nothing typed but what the template itself puts there (the 预算执行率 row, the 金额单位)."""
+    if any((info.get(f) or "").strip() for f in L.INFO_FIELDS + L.GOAL_FIELDS + (L.ACHIEVED_LABEL,)):
+        return False
+    if budget is not None and any(not v.is_blank and not budget.derived.get(key) for key, v in budget.values.items()):
+        return False
+    return all(ind.actual_linked and not (ind.reason or "").strip() and ind.level3 == BUDGET_INDICATOR_NAME
+               for ind in indicators)
 
 
 def _beside_label(ws: Worksheet, row: int, label: str) -> str:
@@ -276,6 +294,7 @@ def _unscored_project(ws: Worksheet, meta: dict, exc: L.LayoutChanged) -> Projec
 
 LAYOUT_CHANGED = "layout-changed"
 SHEET_MISSING = "project-sheet-missing"
+NOT_FILLED = "project-not-filled"
 
 
 def is_unscored(project: Project) -> bool:
@@ -286,6 +305,11 @@ def is_unscored(project: Project) -> bool:
 def has_sheet(project: Project) -> bool:
     """False for a 项目清单 row whose 录入表 does not exist: no 附件1 is written for it."""
     return not any(f.code == SHEET_MISSING for f in project.read_findings)
+
+
+def is_unfilled(project: Project) -> bool:
+    """A project sheet nobody filled in yet: left out of 附件1, 汇总 and the export."""
+    return any(f.code == NOT_FILLED for f in project.read_findings)
 
 
 def _read_budget(r: _SheetReader) -> BudgetTable:

@@ -182,8 +182,8 @@ def budget_link_formula() -> str:
 def grade_formula(labels: tuple[str, str, str, str], bounds) -> str:
     total = L.TOTAL_SCORE_CELL
     b = [str(x) for x in bounds]
-    return (f'=IF({total}>={b[0]},"{labels[0]}",IF({total}>={b[1]},"{labels[1]}",'
-            f'IF({total}>={b[2]},"{labels[2]}","{labels[3]}")))')
+    return (f'=IF({total}="","",IF({total}>={b[0]},"{labels[0]}",IF({total}>={b[1]},"{labels[1]}",'
+            f'IF({total}>={b[2]},"{labels[2]}","{labels[3]}"))))')
 
 
 def _budget_formulas() -> dict[str, str]:
@@ -216,7 +216,8 @@ def _cached(labels: tuple, bounds: tuple) -> dict[str, str]:
     first, last = L.INDICATOR_FIRST_ROW, L.INDICATOR_LAST_ROW
     w, s = L.INDICATOR_COLUMN_LETTERS["weight"], L.INDICATOR_COLUMN_LETTERS["score"]
     out[L.WEIGHT_TOTAL_CELL] = f"=SUM({w}{first}:{w}{last})"
-    out[L.TOTAL_SCORE_CELL] = f"=ROUND(SUM({s}{first}:{s}{last}),2)"
+    # Nothing scored yet (a blank sheet): no 总得分 and no 评价等级, never "0.00 差".
+    out[L.TOTAL_SCORE_CELL] = f'=IF(COUNT({s}{first}:{s}{last})=0,"",ROUND(SUM({s}{first}:{s}{last}),2))'
     out[L.GRADE_CELL] = grade_formula(labels, bounds)
     return out
 
