@@ -289,3 +289,53 @@ def test_a_lock_left_by_a_killed_process_is_taken_over_and_a_live_one_waited_for
         live.kill()
         live.wait()
         writer_lock_path(path).unlink()
+
+
+# ---- what the package itself says is wrong -------------------------------------------------------------
+def _rewrite(path: Path, out: Path, change) -> Path:
+    with zipfile.ZipFile(path) as src:
+        items = [(i, src.read(i.filename)) for i in src.infolist()]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in items:
+            data = change(info.filename, data)
+            if data is not None:
+                dst.writestr(info, data)
+    return out
+
+
+def test_a_missing_sheet_part_and_duplicate_sheet_names_are_findings(tmp_path):
+    import json
+
+    path = _book(tmp_path, projects=2)
+    missing = _rewrite(path, tmp_path / "missing.xlsx",
+                       lambda name, data: None if name == "xl/worksheets/sheet4.xml" else data)
+    data = json.loads(run("recalc", missing, "-o", tmp_path / "m.xlsx", "--json").stdout)
+    assert any(f["code"] == "package-problem" and "缺少它的内容" in f["message"] for f in data["findings"])
+
+    first, second = load_workbook(path).sheetnames[2:4]
+
+    def twin(name, data):  # the second project's sheet renamed to the first's: two sheets of one name
+        if name != "xl/workbook.xml":
+            return data
+        return data.replace(f'name="{second}"'.encode(), f'name="{first}"'.encode())
+
+    duplicate = _rewrite(path, tmp_path / "twins.xlsx", twin)
+    result = run("check", duplicate, "--json")
+    assert result.exit_code == 1
+    found = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "package-problem"]
+    assert found and f"两张工作表都叫“{first}”" in found[0]["message"]
+
+
+def test_an_unknown_structure_is_said_in_chinese_without_english(tmp_path, monkeypatch):
+    import xlperf.workbook_io as wio
+
+    path = _book(tmp_path)
+
+    def stumble(*_a, **_k):
+        raise TypeError("Nested.from_tree() missing 1 required positional argument: 'node'")
+
+    monkeypatch.setattr(wio, "load_workbook", stumble)
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "不支持的内容" in result.stderr and "另存为" in result.stderr
+    assert "Nested" not in result.stderr and "missing" not in result.stderr

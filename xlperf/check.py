@@ -93,9 +93,13 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
     The published values are what the file stores (data_only). With crosscheck, every formula
     of the sheets holding tables is also evaluated in Python and compared with those stored values.
     """
+    from .pipeline import package_findings
+
     wb = open_workbook(Path(path), data_only=True)
     evaluated = evaluate_unsaved_formulas(wb, Path(path))
     report, sheets = audit_tables(wb, str(path), profile)
+    if package_findings(wb):
+        report = dataclasses.replace(report, findings=package_findings(wb) + report.findings)
     if evaluated:
         report = dataclasses.replace(report, findings=report.findings + (evaluated_finding(evaluated),))
     if crosscheck and sheets:

@@ -97,9 +97,18 @@ def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progr
     """
     chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
     results = score_and_crosscheck(wb, path, profile, progress, crosscheck, cached)
-    findings = tuple(f for r in results for f in r.findings)
+    findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
     annex_sheets = write_generated_sheets(wb, results, findings, progress, form=chosen)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
+
+
+def package_findings(wb: Workbook) -> tuple[Finding, ...]:
+    """What the file's package says is wrong but could still be read (a sheet part missing, two sheets of one name)."""
+    from .workbook_io import source_info
+
+    info = source_info(wb)
+    return tuple(Finding(severity=ERROR, code="package-problem", sheet=sheet, cell="", message=message)
+                 for sheet, message in (info.problems if info else ()))
 
 
 def score_and_crosscheck(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,

@@ -131,6 +131,7 @@ class SourceInfo:
     converted_from: str | None = None  # the original format's name when --convert made a copy
     generated_sheets: tuple[str, ...] = ()  # sheets xlperf generated, as recorded in the file
     unkept: tuple[Unkept, ...] = field(default_factory=tuple)
+    problems: tuple[tuple[str, str], ...] = ()  # (sheet, message): what the package says is wrong, read anyway
 
 
 _SOURCE_ATTR = "_xlperf_source"
@@ -401,6 +402,7 @@ class _PackageReport:
     unkept: list[Unkept] = field(default_factory=list)
     has_vba: bool = False
     sheet_features: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # part → tag → ext uris
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (sheet, Chinese message): read, but reported
 
 
 def _open_zip(path: Path, source) -> zipfile.ZipFile:
@@ -638,9 +640,19 @@ def _inspect_sheets(path: Path, zf: zipfile.ZipFile, names: set[str], report: _P
             target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
             by_id[rel.get("Id")] = (target, (rel.get("Type") or "").rsplit("/", 1)[-1])
     features = report.sheet_features
+    titles: dict[str, str] = {}
+    lower_names = {n.lower() for n in names}  # part names compare without case
     for sheet in root.iter(f"{{{_MAIN_NS}}}sheet"):
         title = sheet.get("name") or ""
         target, rtype = by_id.get(sheet.get(f"{{{_R_NS}}}id"), ("", ""))
+        if title.lower() in titles:
+            report.problems.append((title, f"工作簿中有两张工作表都叫“{title}”（Excel 不允许重名，文件可能被其他程序改过）；"
+                                           f"读取时第二张被改名，请在 Excel 中检查并改为不同的名称"))
+        titles.setdefault(title.lower(), title)
+        if target and target.lower() not in lower_names:
+            report.problems.append((title, f"工作簿中登记了工作表“{title}”，但文件中缺少它的内容（{target}），"
+                                           "这张表无法读取，已略过；如果它是项目录入表，该项目未评分。请找回原文件"))
+            continue
         if rtype == "chartsheet":
             report.unkept.append(Unkept(title, "图表工作表"))
             continue
@@ -735,7 +747,8 @@ def _load(path: Path, source, data_only: bool, read_only: bool, password: str | 
     if not read_only:
         _check_dimensions(path, wb)
     info = SourceInfo(path=path, password=password, converted_from=converted,
-                      generated_sheets=tuple(_generated_sheets(wb)), unkept=tuple(dict.fromkeys(unkept)))
+                      generated_sheets=tuple(_generated_sheets(wb)), unkept=tuple(dict.fromkeys(unkept)),
+                      problems=tuple(report.problems))
     setattr(wb, _SOURCE_ATTR, info)
     return wb
 
@@ -761,7 +774,10 @@ def _load_error(path: Path, exc: Exception) -> UnreadableWorkbook:
     elif isinstance(exc, KeyError):
         what = f"缺少内部文件 {exc.args[0] if exc.args else ''}"
     else:
-        what = f"{type(exc).__name__}: {exc}"
+        # Not damage we can name: the reading library (openpyxl) stumbled on a structure it does not know
+        # (TypeError: Nested.from_tree()…); the file may well be valid. Say so in Chinese, without the English.
+        return UnreadableWorkbook(f"无法读取 {_name(path)}：文件中有 xlperf 的读取组件不支持的内容（{type(exc).__name__}），"
+                                  "文件本身不一定损坏；请在 Excel/WPS 中打开后“另存为”新的 .xlsx 再试")
     return UnreadableWorkbook(f"无法读取 {_name(path)}：文件已损坏（{what}）；请找回原文件，或在 Excel/WPS 中打开后另存为新的 .xlsx")
 
 
