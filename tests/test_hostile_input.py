@@ -339,3 +339,27 @@ def test_an_unknown_structure_is_said_in_chinese_without_english(tmp_path, monke
     assert result.exit_code == 2
     assert "不支持的内容" in result.stderr and "另存为" in result.stderr
     assert "Nested" not in result.stderr and "missing" not in result.stderr
+
+
+# ---- real Excel-written files ------------------------------------------------------------------------------
+POI = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "excel-real" / "poi"
+ENGLISH_EXCEPTION = __import__("re").compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b|Traceback|from_tree")
+
+
+@pytest.mark.skipif(not POI.is_dir(), reason="../shared/corpus/excel-real/poi 不在此处")
+def test_every_real_excel_file_opens_or_gets_a_chinese_message():
+    """Apache POI's test workbooks (real Excel files and deliberately broken ones): each one is read, or
+    refused with a Chinese message that names no English exception."""
+    from xlperf.workbook_io import UnreadableWorkbook, open_workbook
+
+    files = sorted(POI.glob("*.xls[xm]"))
+    assert len(files) > 250
+    opened = 0
+    for path in files:
+        try:
+            open_workbook(path)
+            opened += 1
+        except UnreadableWorkbook as exc:
+            message = str(exc)
+            assert path.name in message and not ENGLISH_EXCEPTION.search(message), (path.name, message)
+    assert opened > 250
