@@ -129,7 +129,7 @@ def test_user_text_is_never_read_as_console_markup(tmp_path, name):
     assert run("new", book).exit_code == 0
     result = run("add-project", book, "--name", name)
     assert result.exit_code == 0, result.stderr
-    assert name in result.stderr
+    assert name in result.stdout
     for command in ("recalc", "check"):
         result = run(command, book)
         assert result.exit_code in (0, 1), result.stdout

@@ -154,7 +154,7 @@ def new(
     _form(form)
     wb = new_workbook(data, _profile(profile), form=form)
     _save(wb, path, backup)
-    err.print(f"已创建 {path}：{projects} 个项目录入表。填写后运行：xlperf recalc {path}", highlight=False)
+    out.print(f"已创建 {path}：{projects} 个项目录入表。填写后运行：xlperf recalc {path}", highlight=False)
 
 
 @app.command("add-project")
@@ -195,7 +195,7 @@ def add_project(
             data = ProjectInput(**{**data.__dict__, "name": name})
         ws = add(wb, data, _profile(profile))
         _save(wb, book, backup)
-    err.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
+    out.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
 
 
 @app.command("remove-project")
@@ -372,7 +372,7 @@ def export(
     with _command_run(ExportError) as bar, reading_options(password=password, convert=convert):
         def progress(what: str, done: int, total: int) -> None:
             if pdf:  # LibreOffice takes seconds per project: say where it is
-                err.print(f"已导出 {done}/{total}", highlight=False)
+                err.print(f"已处理 {done}/{total} 个项目", highlight=False)
             else:
                 bar(what, done, total)
 

@@ -50,6 +50,31 @@ ERRORS = (
 )
 HELP_OPTION = "显示本帮助并退出"
 USAGE = "用法："
+# The placeholders click and typer print in usage lines and option lists.
+PLACEHOLDERS = (
+    ("[OPTIONS]", "[选项]"), ("COMMAND", "命令"), ("[ARGS]...", "[参数]..."),
+    ("<int range>", "<整数>"), ("<float range>", "<数字>"), ("<int>", "<整数>"), ("<float>", "<数字>"),
+    ("<path>", "<路径>"), ("<str>", "<文字>"), ("<text>", "<文字>"),
+)
+ARGUMENT_WORDS = {"book": "工作簿", "path": "文件", "file": "文件", "directory": "文件夹"}
+_ARGUMENT = re.compile(r"\{(\w+)\}")
+
+
+def placeholders(text: str) -> str:
+    """Usage lines and option lists with Chinese placeholders ([选项], <路径>, 工作簿)."""
+    for english, chinese in PLACEHOLDERS:
+        text = text.replace(english, chinese)
+    return _ARGUMENT.sub(lambda m: ARGUMENT_WORDS.get(m.group(1), m.group(1)), text)
+
+
+def display_len(text: str) -> int:
+    """Columns text takes in a terminal: a Chinese character takes two (click counts one)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in _ANSI.sub("", text))
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[mK]")
 
 
 INVALID_VALUE = re.compile(r"Invalid value(?: for '?([^':]+)'?)?: (.*)", re.S)
@@ -61,6 +86,7 @@ def error_message(english: str) -> str:
     if invalid:
         what = f"{invalid.group(1)} 的值无效" if invalid.group(1) else "值无效"
         return f"{what}：{error_message(invalid.group(2))}"
+    english = re.sub(r"。?\.?\s*Did you mean (.*?)\?", r"。您是不是要用 \1？", english)  # after 没有命令 'x'。
     parts = []
     for line in english.split("\n"):
         for pattern, chinese in ERRORS:
@@ -85,9 +111,20 @@ def install() -> None:
     write_usage = formatting.HelpFormatter.write_usage
 
     def chinese_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        write_usage(self, prog, args, USAGE if prefix is None else prefix)
+        write_usage(self, prog, placeholders(args), USAGE if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = chinese_usage
+    write_dl = formatting.HelpFormatter.write_dl
+
+    def chinese_dl(self, rows, *args, **kwargs) -> None:
+        def first_column(text: str) -> str:
+            word, sep, rest = text.partition(" ")
+            return placeholders(f"{ARGUMENT_WORDS.get(word, word)}{sep}{rest}" if sep else text)
+
+        write_dl(self, [(first_column(first), second) for first, second in rows], *args, **kwargs)
+
+    formatting.HelpFormatter.write_dl = chinese_dl
+    formatting.term_len = display_len  # options with Chinese metavars (--to 地址) line up
 
     get_help_option = click_core.Command.get_help_option
 
