@@ -86,3 +86,25 @@ def test_a_blank_project_sheet_shows_no_total_and_no_grade(tmp_path):
     assert book.value("项目1", row, column) in ("", None)
     row, column = int(L.GRADE_CELL[1:]), L.column_index(L.GRADE_CELL[0])
     assert book.value("项目1", row, column) in ("", None)
+
+
+def test_mail_subject_without_a_year_and_drafts_say_smtp_is_not_configured(tmp_path, monkeypatch):
+    from email import message_from_bytes, policy
+
+    for var in ("XLPERF_SMTP_HOST", "XLPERF_SMTP_FROM", "XLPERF_SMTP_USER"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no user config file
+    monkeypatch.setenv("APPDATA", str(tmp_path))
+    path = _two_projects_one_filled(tmp_path)
+    wb = load_workbook(path)
+    ws = wb[L.PROJECT_LIST_SHEET]
+    ws.cell(2, L.PROJECT_LIST_KEYS.index("year") + 1).value = None
+    ws.cell(2, L.PROJECT_LIST_KEYS.index("email") + 1).value = "a@unit.example"
+    wb.save(path)
+    assert run("export", path).exit_code == 0
+    result = run("mail", path, "--dry-run")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "尚未配置" in result.stderr and "Outlook" in result.stderr
+    (draft,) = (tmp_path / "测试_导出" / "待发送邮件").glob("*.eml")
+    message = message_from_bytes(draft.read_bytes(), policy=policy.default)
+    assert message["Subject"].startswith("项目支出绩效自评表：项目1")

@@ -207,8 +207,13 @@ def _has_formulas(path: Path, sheets: list[str]) -> bool:
 def _no_table_finding(wb) -> Finding:
     message = ("未找到项目支出绩效自评表：没有哪一行同时含有“三级指标（目标指标/指标名称）”“权重（分值）”"
                "“目标值（年度指标值/指标值）”“业绩值（实际完成值/实际值）”这几个列标题。请确认文件是填好的附件1表格")
-    if any(is_input_sheet(ws) for ws in wb.worksheets):
-        message += "；工作簿中的“项目支出绩效自评录入表”请用 xlperf recalc 计算"
+    inputs = [ws for ws in wb.worksheets if is_input_sheet(ws)]
+    if inputs:
+        # A master workbook nobody recalculated: no 附件1 to audit yet. Say what it is and what to run.
+        message = (f"这是 xlperf 的主工作簿（有 {len(inputs)} 张项目录入表），还没有生成附件1，所以没有可审核的表格："
+                   "请先运行 xlperf recalc 本文件，它会评分并写入附件1、汇总和校验结果；"
+                   "xlperf check 用于审核其他单位报来的附件1")
+        return Finding(severity=ERROR, code="no-table", sheet=inputs[0].title, cell="", message=message)
     sheet = wb.worksheets[0].title if wb.worksheets else ""
     return Finding(severity=ERROR, code="no-table", sheet=sheet, cell="", message=message)
 

@@ -317,6 +317,7 @@ def write_manifest(report: ExportReport, book: Path, profile) -> Path:
                 "pdf": i.pdf.name if i.pdf else None,
                 "sha256": file_sha256(i.xlsx) if i.xlsx else None,
                 "skipped": i.skipped or i.failed,
+                "unused": i.unused,
             }
             for i in report.items
         ],

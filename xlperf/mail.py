@@ -317,6 +317,8 @@ def check_template(text: str, what: str) -> None:
 
 def render(text: str, values: Mapping[str, str]) -> str:
     """The template with every placeholder replaced by its value made one line of plain text (see one_line)."""
+    if not str(values.get("年度", "") or "").strip():
+        text = text.replace("{年度}年度", "")  # no year typed: "项目支出绩效自评表", never "年度项目支出…"
     return text.format_map({p: one_line(str(values.get(p, "") or "")) for p in PLACEHOLDERS})
 
 
@@ -823,6 +825,8 @@ def plan(book: Path, outdir: Path, settings: MailSettings, to: list[str], cc: li
             continue
         raw_name = _text(entry.get("name"))
         name = one_line(raw_name)
+        if entry.get("unused") is True:
+            continue  # a project sheet nobody filled in: nothing to send, and nothing wrong
         if entry.get("skipped") or not entry.get("xlsx"):
             why = one_line(_text(entry.get("skipped"))) or "导出记录中没有文件"
             report.failures.append(Failure(name, None, f"未导出，未发送：{why}"))
@@ -1257,6 +1261,11 @@ def send_mail(book: Path, outdir: Path | None = None, to: Iterable[str] = (), cc
     log = SendLog(send_log_path(book))
     report = plan(book, outdir, settings, to_list, cc_list, resend, log, draft=dry_run)
     if dry_run:
+        if not s.host or not (s.sender or s.user):
+            missing = "发件服务器（[smtp] host）" if not s.host else "发件人（[smtp] from）"
+            report.warnings.append(f"尚未配置{missing}：草稿中{'没有发件人' if not (s.sender or s.user) else '的发件人来自配置'}，"
+                                   "可用 Outlook/Foxmail 打开后以您自己的邮箱发送；要由 xlperf 直接发送，"
+                                   "请先在 xlperf.toml 中配置邮件服务器（见 README“配置邮件服务器”）")
         drafts = outdir / DRAFTS_FOLDER
         if report.deliveries:
             drafts.mkdir(parents=True, exist_ok=True)
