@@ -241,7 +241,7 @@ def test_as_json_round_trips_with_decimals_as_strings(tmp_path):
 def test_as_json_null_when_nothing_published(tmp_path):
     report = _one_table(tmp_path, [_row(100, "10", "10")])
     (table,) = report.as_json()["tables"]
-    assert table["published_total"] is None and table["published_grade"] is None and table["total"] == "100"
+    assert table["published_total"] is None and table["published_grade"] is None and table["total"] == "100.00"
 
 
 # ---- property: a table published by the rules checks clean -------------------------------

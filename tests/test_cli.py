@@ -78,7 +78,7 @@ def test_recalc_json_contract_and_idempotence(tmp_path):
     data = json.loads(first.stdout)
     assert set(data) == {"file", "projects", "findings"}
     assert [(p["name"], p["total"], p["grade"], p["budget_execution_rate"]) for p in data["projects"]] == [
-        ("忻州市政府信息化建设经费", "89.5", "良好", "100.00"), ("信息化运行维护", "99.78", "优秀", "100.00")]
+        ("忻州市政府信息化建设经费", "89.50", "良好", "100.00"), ("信息化运行维护", "99.78", "优秀", "100.00")]
     for p in data["projects"]:
         assert set(p) == {"name", "sheet", "annex_sheet", "total", "grade", "budget_execution_rate"}
         assert p["annex_sheet"] in snap1
@@ -136,7 +136,7 @@ def test_check_json_contract(tmp_path):
     for t in data["tables"]:
         assert set(t) == {"sheet", "header_row", "form", "total", "grade", "published_total", "published_grade"}
     totals = sorted(t["total"] for t in data["tables"])
-    assert totals == ["99.5", "99.78"]  # seed 000's 预算执行率 rescored from its budget table
+    assert totals == ["99.50", "99.78"]  # scores always with two decimals  # seed 000's 预算执行率 rescored from its budget table
     assert {t["form"] for t in data["tables"]} == {"shanxi"}
 
 

@@ -136,7 +136,7 @@ def test_annex_seed_004_every_cell(result_004, tmp_path):
         r = A.ANNEX_FIRST_ROW + i
         assert r == 4 + i
         assert tuple(c.value for c in ws[r]) == row, f"row {r}"
-        assert [ws.cell(r, c).number_format for c in (4, 5, 6, 7, 8)] == [G, T, T, P, G]
+        assert [ws.cell(r, c).number_format for c in (4, 5, 6, 7, 8)] == [G, T, T, P, "0.00"]  # scores: two decimals
         assert isinstance(ws.cell(r, 5).value, str) and isinstance(ws.cell(r, 6).value, str)
     assert isinstance(ws["D5"].value, float) and isinstance(ws["D4"].value, int)
 
@@ -337,7 +337,7 @@ def test_summary_values_and_chart(result_004, result_000, tmp_path):
     assert [c.value for c in ws[3]] == ["信息化运行维护", 99.78, "优秀", 1, *counts(result_004)]
     assert [c.value for c in ws[4]] == ["无预算表", 89.78, "良好", None, *counts(no_budget)]
     assert counts(result_000)[0] >= 1
-    assert ws["D2"].number_format == "0.00%" and ws["B2"].number_format == "General"
+    assert ws["D2"].number_format == "0.00%" and ws["B2"].number_format == "0.00"
     assert ws["A2"].hyperlink.location == "'附件1-忻州'!$A$1" and ws["A4"].hyperlink is None
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:G4"
 

@@ -35,6 +35,7 @@ from .rules.indicator import (
 )
 from .workbook_io import UnreadableWorkbook, open_workbook  # noqa: F401 (re-exported)
 from .values import parse_value
+from .values import format_score
 from .values import CENT, RATE_PLACES, format_number, format_percent, half_up, normalise_text
 from .vocabulary import UNSCORED_GRADE, POSITIVE_NAME_WORDS, GRADE_RANKS, COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
 
@@ -82,8 +83,8 @@ class CheckReport:
 
 
 def _json_decimal(d: Decimal | None) -> str | None:
-    # Strings, never floats: a float would turn 99.78 into 99.78000000000000113…
-    return None if d is None else format_number(d)
+    # Strings, never floats: a float would turn 99.78 into 99.78000000000000113…; two decimals, as printed
+    return None if d is None else format_score(d)
 
 
 # ---- the pipeline ---------------------------------------------------------------

@@ -22,7 +22,7 @@ from . import layout as L
 from .model import ERROR, INFO, SEVERITY_LABELS, WARNING
 from .forms import DEFAULT_FORM
 from .profiles import DEFAULT_PROFILE, available_profiles, load_profile
-from .values import format_number
+from .values import format_number, format_score
 from .workbook_io import UnreadableWorkbook, reading_options
 from .cli_chinese import install as _chinese_frame
 
@@ -495,8 +495,8 @@ def _print_recalc(report, written_to: Path) -> None:
         if is_unfilled(r.project):
             continue  # said once among the findings (尚未填写), left out of the table
         c = _counts(r.findings)
-        rate = "" if r.budget_execution_rate is None else f"{r.budget_execution_rate}%"
-        table.add_row(r.project.name, "—" if r.total is None else str(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
+        rate = "" if r.budget_execution_rate is None else f"{format_score(r.budget_execution_rate)}%"
+        table.add_row(r.project.name, "—" if r.total is None else format_score(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
     out.print(table)
     _print_findings(report.findings)
     annexes = sum(1 for name in report.annex_sheets if name)
@@ -508,8 +508,8 @@ def _print_check(report) -> None:
     for title in ("工作表", "表头行", "总分(重算)", "等级(重算)", "总分(填报)", "等级(填报)"):
         table.add_column(title)
     for t in report.tables:
-        table.add_row(t.sheet, str(t.header_row), "—" if t.total is None else str(t.total), t.grade,
-                      "" if t.published_total is None else str(t.published_total), t.published_grade or "")
+        table.add_row(t.sheet, str(t.header_row), "—" if t.total is None else format_score(t.total), t.grade,
+                      "" if t.published_total is None else format_score(t.published_total), t.published_grade or "")
     out.print(table)
     _print_findings(report.findings)
 

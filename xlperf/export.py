@@ -33,7 +33,7 @@ from openpyxl import Workbook
 
 from . import layout as L
 from .model import ERROR, SEVERITY_LABELS, ProjectResult
-from .values import format_number
+from .values import format_number, format_score
 
 Progress = Callable[[str, int, int], None]  # (what, done, total), as in pipeline
 
@@ -229,7 +229,7 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
 
     meta = result.project.meta
     errors = sum(1 for f in result.findings if f.severity == ERROR)
-    item = ExportItem(name=result.project.name, sheet=result.project.sheet, total="" if result.total is None else format_number(result.total),
+    item = ExportItem(name=result.project.name, sheet=result.project.sheet, total="" if result.total is None else format_score(result.total),
                       grade=result.grade, unit=str(meta.get("unit") or ""), year=str(meta.get("year") or ""),
                       errors=errors)
     if is_unfilled(result.project):  # an unused project sheet: nothing to hand in, and nothing wrong

@@ -22,7 +22,7 @@ from .forms.recorded import form_for
 from .profiles import Profile, load_profile
 from .readers.input_sheet import has_sheet, is_unfilled, read_projects
 from .rules import score_project
-from .values import format_number
+from .values import format_score
 from .workbook_io import UnreadableWorkbook, open_workbook
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -47,7 +47,7 @@ class RecalcReport:
                     "name": r.project.name,
                     "sheet": r.project.sheet,
                     "annex_sheet": annex,
-                    "total": None if r.total is None else format_number(r.total),
+                    "total": None if r.total is None else format_score(r.total),
                     "grade": r.grade,
                     "budget_execution_rate": None if r.budget_execution_rate is None else str(r.budget_execution_rate),
                 }

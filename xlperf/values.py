@@ -84,6 +84,11 @@ def format_number(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
+def format_score(d: Decimal) -> str:
+    """A score or total as the seeds print them: always two decimals (89.50, 0.00)."""
+    return f"{half_up(d, CENT):.2f}"
+
+
 def format_percent(rate: Decimal, places: int = 2) -> str:
     """A fraction as a percentage: Decimal('1') → '100.00%'."""
     q = Decimal(1).scaleb(-places)

@@ -61,6 +61,7 @@ NAME_LABEL = "项目名称："
 UNIT_LABEL = "预算单位："
 YEAR_LABEL = "年度："
 FOOTER = "第 &P 页，共 &N 页"
+SCORE = "0.00"  # scores and totals with two decimals, as the seeds print them
 
 
 def annex_rows(result: ProjectResult) -> tuple[int, int]:
@@ -148,7 +149,7 @@ def _write_indicator(ws: Worksheet, row: int, ir: IndicatorResult) -> None:
     _write_value_as_typed(ws.cell(row, COL["target"]), ind.target)
     _write_value_as_typed(ws.cell(row, COL["actual"]), ind.actual)
     set_number(ws.cell(row, COL["rate"]), ir.rate, PERCENT)
-    set_number(ws.cell(row, COL["score"]), ir.score, GENERAL)
+    set_number(ws.cell(row, COL["score"]), ir.score, SCORE)
     set_text(ws.cell(row, COL["reason"]), (ind.reason or "").strip())
 
 
@@ -201,7 +202,7 @@ def _write_totals(ws: Worksheet, result: ProjectResult, total_row: int, grade_ro
 
     set_text(ws.cell(total_row, 1), TOTAL_LABEL)
     set_number(ws.cell(total_row, COL["weight"]), weight_sum, GENERAL)
-    set_number(ws.cell(total_row, COL["score"]), result.total, GENERAL)
+    set_number(ws.cell(total_row, COL["score"]), result.total, SCORE)
     set_text(ws.cell(grade_row, 1), GRADE_LABEL)
     set_text(ws.cell(grade_row, COL["score"]), result.grade)
 
