@@ -32,6 +32,7 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF8DC")  # pale yellow: type here
 COMPUTED_FILL = PatternFill("solid", fgColor="EDEDED")  # grey: calculated, locked
 SECTION_FONT = Font(name=FONT_NAME, size=12, bold=True)
 WRAP = Alignment(wrap_text=True, vertical="center")
+CENTER_WRAP = Alignment(horizontal="center", wrap_text=True, vertical="center")
 UNLOCKED = Protection(locked=False)
 TEXT_FORMAT = "@"
 AMOUNT_FORMAT = "#,##0.00####"
@@ -108,13 +109,30 @@ def form_lines(form: str | None) -> tuple[str, ...]:
 
 
 def write_instructions(wb: Workbook, form: str | None = None) -> Worksheet:
+    from ..writers.cells import fit_row_heights
+
     ws = wb.create_sheet(L.INSTRUCTIONS_SHEET)
-    ws.column_dimensions["A"].width = 110
-    for i, line in enumerate(INSTRUCTIONS + form_lines(form), start=1):
+    ws.column_dimensions["A"].width = INSTRUCTIONS_WIDTH
+    lines = INSTRUCTIONS + form_lines(form)
+    for i, line in enumerate(lines, start=1):
         cell = ws.cell(row=i, column=1, value=line)
         cell.font = Font(name=FONT_NAME, size=16 if i == 1 else 11, bold=i == 1 or line.startswith(("一、", "二、", "三、", "四、", "五、")))
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+    fit_row_heights(ws, 2, len(lines))  # wrapped lines shown and printed in full, not cut at the page edge
+    ws.row_dimensions[1].height = 26
+    _print_one_page_wide(ws, landscape=False)
     return ws
+
+
+INSTRUCTIONS_WIDTH = 72  # fits an A4 portrait page at 11 pt even where fit-to-width is not honoured
+
+
+def _print_one_page_wide(ws: Worksheet, landscape: bool) -> None:
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _write_project_list_header(ws: Worksheet) -> None:
@@ -124,6 +142,8 @@ def _write_project_list_header(ws: Worksheet) -> None:
         cell.font, cell.fill, cell.border, cell.alignment = BOLD_FONT, HEADER_FILL, BORDER, CENTER
         ws.column_dimensions[L.column(col)].width = width
     ws.freeze_panes = f"A{L.PROJECT_LIST_FIRST_ROW}"
+    _print_one_page_wide(ws, landscape=True)  # nine columns: one landscape page wide, not three portrait pages
+    ws.print_title_rows = f"{L.PROJECT_LIST_HEADER_ROW}:{L.PROJECT_LIST_HEADER_ROW}"
 
 
 def _append_project_row(ws: Worksheet, data: ProjectInput, sheet_name: str) -> None:
@@ -240,6 +260,8 @@ def _indicator_table(ws: Worksheet, profile: Profile) -> None:
             cell.fill = INPUT_FILL if is_input else COMPUTED_FILL
             if is_input:
                 cell.protection = UNLOCKED
+            if field in ("weight", "target", "actual", "rate", "score"):
+                cell.alignment = CENTER_WRAP
             if field in ("target", "actual"):
                 cell.number_format = TEXT_FORMAT  # keep "90%" as typed, never converted to 0.9
             elif field == "rate":
