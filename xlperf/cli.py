@@ -178,9 +178,7 @@ def add_project(
         _fail("项目名称不能为空（控制字符、换行等不能作为名称）")
     if name != typed.strip():
         err.print(f"注意：项目名称中的控制字符、换行或方向控制符已删除，名称改为“{name}”", highlight=False)
-    from .safety import file_options
-
-    from .safety import writer_lock
+    from .safety import file_options, writer_lock
 
     with _command_run(), writer_lock(book):  # from reading to replacing: a concurrent recalc is never lost
         with file_options(password=password):
