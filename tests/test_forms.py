@@ -86,8 +86,8 @@ def test_unknown_and_read_only_forms_are_refused_with_the_known_names():
 
 
 def _traits(**kw):
-    base = dict(title="", headers=(), fields=(), budget_points=None, budget_scored=False,
-                level1_header_weights=False, percent_weights=False)
+    base = dict(title="", headers=(), fields=(), budget_points=None, level1_header_weights=False,
+                percent_weights=False)
     return forms.TableTraits(**{**base, **kw})
 
 

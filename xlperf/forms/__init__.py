@@ -235,8 +235,7 @@ class TableTraits:
     title: str  # the text above the header (title rows), normalised
     headers: tuple[str, ...]  # the header titles found, normalised, in column order
     fields: tuple[str, ...]  # the engine fields of those headers, in column order
-    budget_points: Decimal | None  # the budget block's 分值, when it has one
-    budget_scored: bool
+    budget_points: Decimal | None  # the budget block's 分值, when it has one (None: no scored block)
     level1_header_weights: bool
     percent_weights: bool
 

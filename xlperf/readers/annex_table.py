@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 from dataclasses import dataclass, field as dataclass_field
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, NamedTuple
 
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
@@ -78,18 +78,28 @@ def _keyed(titles: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     return out
 
 
+class _Keys(NamedTuple):
+    """The registry's vocabulary as the reader compares it (title_key → field, or sets of keys)."""
+
+    indicator_fields: dict[str, str]
+    budget_columns: dict[str, str]
+    budget_rows: dict[str, str]
+    total_labels: frozenset[str]
+    grade_labels: frozenset[str]
+
+
 @lru_cache(maxsize=1)
-def _vocabulary():
+def _vocabulary() -> _Keys:
     v = forms.vocabulary()
-    return (_keyed(v.indicator_fields), _keyed(v.budget_columns), _keyed(v.budget_rows),
-            frozenset(title_key(t) for t in v.total_labels), frozenset(title_key(t) for t in v.grade_labels))
+    return _Keys(_keyed(v.indicator_fields), _keyed(v.budget_columns), _keyed(v.budget_rows),
+                 frozenset(title_key(t) for t in v.total_labels), frozenset(title_key(t) for t in v.grade_labels))
 
 
 def indicator_field(title: str) -> str | None:
     key = title_key(title)
     if not key:
         return None
-    field = _vocabulary()[0].get(key)
+    field = _vocabulary().indicator_fields.get(key)
     if field is not None:
         return field
     return "reason" if REASON_WORD in key else None
@@ -460,8 +470,7 @@ def _with_form(grid: Grid, table: AnnexTable, blocks: list[BudgetBlock]) -> Anne
                          for r in table.rows if "level1" in table.columns)
     percent = any(r.indicator.weight.percent for r in table.rows)
     traits = forms.TableTraits(title=title, headers=headers, fields=fields, budget_points=points,
-                               budget_scored=points is not None, level1_header_weights=level1_weights,
-                               percent_weights=percent)
+                               level1_header_weights=level1_weights, percent_weights=percent)
     return dataclasses.replace(table, form=forms.recognise(traits).name)
 
 
@@ -488,9 +497,9 @@ def _summary_label(raw: object) -> tuple[str, str | None] | None:
         return None
     head, _, tail = normalise_text(raw).partition(":")
     key = summary_key(head)
-    _, _, _, total_labels, grade_labels = _vocabulary()
+    keys = _vocabulary()
     key = simplified(key)
-    kind = "total" if key in total_labels else "grade" if key in grade_labels else None
+    kind = "total" if key in keys.total_labels else "grade" if key in keys.grade_labels else None
     return (kind, tail or None) if kind else None
 
 
@@ -629,12 +638,12 @@ def _seeds_budget(grid: Grid, row: int) -> BudgetBlock | None:
 
 
 def _national_budget(grid: Grid, row: int) -> BudgetBlock | None:
-    columns = _titles_in_row(grid, row, _vocabulary()[1])
+    columns = _titles_in_row(grid, row, _vocabulary().budget_columns)
     if "annual" not in columns and "initial" in columns:
         columns["annual"] = columns["initial"]  # a block with 年初预算数 and 全年执行数 only (贵州 部门整体)
     if "annual" not in columns or "executed" not in columns:
         return None
-    rows = _labels_below(grid, row, min(columns.values()), _vocabulary()[2])
+    rows = _labels_below(grid, row, min(columns.values()), _vocabulary().budget_rows)
     if "total" not in rows:
         return None
     points = None if "weight" in columns else _header_points(grid, row)
@@ -646,20 +655,26 @@ def _national_budget(grid: Grid, row: int) -> BudgetBlock | None:
     # Findings about this block speak its names: 全年预算数, not the seeds' 全年预算资金(2).
     terms = {key: title_key(grid.text(row, column)) for key, column in columns.items() if key in AMOUNT_ROWS + ("rate",)}
     terms.update({key: title_key(grid.text(_row_of(label), _column_of(label))) for key, label in rows.items()})
-    breakdown = tuple(_breakdown_row(grid, label, columns) for key, label in rows.items()
-                      if key != "total" and "score" in columns and grid.cell(_row_of(label), columns["score"]) is not None
-                      and grid.cell(_row_of(label), columns["score"]).value.is_number)
-    unit = block_unit(grid, row, max(map(_row_of, rows.values())))
-    return BudgetBlock(_budget_table(grid, positions, unit), header_row=row, last_row=max(map(_row_of, rows.values())),
+    last_row = max(map(_row_of, rows.values()))
+    unit = block_unit(grid, row, last_row)
+    # 其中 rows with a 得分 of their own, read in the block's unit like its other amounts
+    breakdown = tuple(_breakdown_row(grid, label, columns, unit) for key, label in rows.items()
+                      if key != "total" and _block_value(grid, _row_of(label), columns, "score").is_number)
+    return BudgetBlock(_budget_table(grid, positions, unit), header_row=row, last_row=last_row,
                        budget_row=_national_budget_row(grid, rows["total"], columns, points), terms=terms,
                        breakdown=breakdown)
 
 
-def _breakdown_row(grid: Grid, label: Loc, columns: dict[str, int]) -> "BreakdownRow":
+def _block_value(grid: Grid, row: int, columns: dict[str, int], key: str, unit: str = "万元") -> Value:
+    """The value a budget block's row holds in column `key` (blank when the block has no such column)."""
+    return _budget_value(grid.cell(row, columns[key]), unit) if key in columns else BLANK
+
+
+def _breakdown_row(grid: Grid, label: Loc, columns: dict[str, int], unit: str) -> "BreakdownRow":
     row = _row_of(label)
 
     def value(key: str) -> Value:
-        return _budget_value(grid.cell(row, columns[key])) if key in columns else BLANK
+        return _block_value(grid, row, columns, key, unit)
 
     rate = grid.cell(row, columns["rate"]) if "rate" in columns else None
     return BreakdownRow(label=title_key(grid.text(row, _column_of(label))), annual=value("annual"),
@@ -690,7 +705,7 @@ def _national_budget_row(grid: Grid, label: Loc, columns: dict[str, int], points
         return _loc(grid, row, columns[key]) if key in columns else label
 
     def value(key: str) -> Value:
-        return _budget_value(grid.cell(row, columns[key])) if key in columns else BLANK
+        return _block_value(grid, row, columns, key)  # 分值, 执行率, 得分: no amounts, no unit
 
     actual = rate_as_points(value("rate"))
     locs = {f: label for f in ("level1", "level2", "level3", "direction", "target", "reason")}
