@@ -33,10 +33,8 @@ from .rules.indicator import (
     score_indicator,
     actual_as_points, completion_rate, indicator_score, infer_direction, is_budget_indicator, make_finding, valid_weight,
 )
-from .workbook_io import UnreadableWorkbook, open_workbook  # noqa: F401 (re-exported)
-from .values import parse_value
-from .values import format_score
-from .values import CENT, RATE_PLACES, format_number, format_percent, half_up, normalise_text
+from .workbook_io import UnreadableWorkbook, open_workbook, package_findings  # noqa: F401 (re-exported)
+from .values import CENT, RATE_PLACES, format_number, format_percent, format_score, half_up, normalise_text, parse_value
 from .vocabulary import UNSCORED_GRADE, POSITIVE_NAME_WORDS, GRADE_RANKS, COMPLETION_WORDS, DIRECTION_POSITIVE, DIRECTION_QUALITATIVE, DIRECTION_REVERSE, PARTIAL_WORDS, REVERSE_KEYWORDS
 
 HUNDRED = Decimal(100)
@@ -94,13 +92,12 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
     The published values are what the file stores (data_only). With crosscheck, every formula
     of the sheets holding tables is also evaluated in Python and compared with those stored values.
     """
-    from .pipeline import package_findings
-
     wb = open_workbook(Path(path), data_only=True)
     evaluated = evaluate_unsaved_formulas(wb, Path(path))
     report, sheets = audit_tables(wb, str(path), profile)
-    if package_findings(wb):
-        report = dataclasses.replace(report, findings=package_findings(wb) + report.findings)
+    problems = package_findings(wb)
+    if problems:
+        report = dataclasses.replace(report, findings=problems + report.findings)
     if evaluated:
         report = dataclasses.replace(report, findings=report.findings + (evaluated_finding(evaluated),))
     if crosscheck and sheets:
@@ -292,15 +289,15 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
         known = sum((w for w in implied if w is not None), Decimal(0))
         unknown = [i for i, w in enumerate(implied) if w is None]
         rest = (points - known) / len(unknown) if unknown else None
-        if not unknown and half_up(known, CENT) != half_up(points, CENT) and abs(known - points) > CENT * len(scored):
+        mismatch = not unknown and half_up(known, CENT) != half_up(points, CENT) and abs(known - points) > CENT * len(scored)
+        if mismatch:
             loc = scored[0].indicator.cells.get("level1")
             findings.append(make_finding(
                 ERROR, "level1-points-mismatch", loc,
                 f"“{level1 or '年度绩效目标'}({format_number(points)}分)”下各指标的得分按完成率折算，分值合计为 {format_number(half_up(known, CENT))}，"
                 f"与一级指标的 {format_number(points)} 分不符：其中有得分填错；请逐项核对得分",
                 published=format_number(points), expected=format_number(half_up(known, CENT))))
-        consistent = not findings or findings[-1].cell != _cell_of(scored[0].indicator.cells.get("level1"))
-        if not unknown and consistent:
+        if not unknown and not mismatch:
             # 16.67 + 16.67 + 16.66 read back from rounded scores: the group's points are exact, its rows share them.
             rounded = [half_up(w, CENT) for w in implied]
             implied = rounded[:-1] + [points - sum(rounded[:-1], Decimal(0))]
@@ -312,10 +309,6 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
             value = Value("number", shown=format_number(half_up(weight, CENT)), number=half_up(weight, CENT))
             out.append(dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, weight=value)))
     return tuple(sorted(out, key=lambda r: r.indicator.row)), findings
-
-
-def _cell_of(loc: Loc | None) -> str | None:
-    return loc.cell if loc else None
 
 
 def _as_published(rows: tuple[AnnexRow, ...]) -> tuple[AnnexRow, ...]:
@@ -682,12 +675,17 @@ def published_score_findings(row: AnnexRow, scored: IndicatorResult, profile: Pr
     return out
 
 
+def cut_to_whole_points(published: Decimal, rule_score: Decimal) -> bool:
+    """The published score is the rule's with its decimals dropped (8.62 → 8): a judgement (domain.md §9)."""
+    return published == rule_score.to_integral_value(rounding="ROUND_FLOOR")
+
+
 def _judgement(row: AnnexRow, scored: IndicatorResult, published: Decimal | None) -> str | None:
     """Why a published score that differs from the rule's may still be the author's judgement (domain.md §9), else None."""
     if published is None or scored.score is None:
         return None
     weight = scored.indicator.weight.number
-    if published == scored.score.to_integral_value(rounding="ROUND_FLOOR"):
+    if cut_to_whole_points(published, scored.score):
         return f"填报值是规则得分 {format_number(scored.score)} 去掉小数的整数分"
     if scored.is_budget and published == half_up(scored.score, Decimal(1)):
         # domain.md §4.5: some provinces (河北) round the budget score to whole points (profile budget_score_integer)
@@ -738,7 +736,7 @@ def breakdown_score_findings(block: BudgetBlock | None, profile: Profile) -> lis
         if half_up(published, CENT) == expected:
             continue
         shown = _shown(b.score)
-        if published == expected.to_integral_value(rounding="ROUND_FLOOR"):
+        if cut_to_whole_points(published, expected):
             out.append(make_finding(
                 WARNING, "score-judgement", b.score.loc,
                 f"“{b.label}”得分填报为 {shown}，按其执行率 {format_percent(rate)} × 分值 {format_number(weight)} 应为 "

@@ -23,7 +23,7 @@ from .profiles import Profile, load_profile
 from .readers.input_sheet import has_sheet, is_unfilled, read_projects
 from .rules import score_project
 from .values import format_score
-from .workbook_io import UnreadableWorkbook, open_workbook
+from .workbook_io import UnreadableWorkbook, open_workbook, package_findings
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -100,15 +100,6 @@ def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progr
     findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
     annex_sheets = write_generated_sheets(wb, results, findings, progress, form=chosen)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
-
-
-def package_findings(wb: Workbook) -> tuple[Finding, ...]:
-    """What the file's package says is wrong but could still be read (a sheet part missing, two sheets of one name)."""
-    from .workbook_io import source_info
-
-    info = source_info(wb)
-    return tuple(Finding(severity=ERROR, code="package-problem", sheet=sheet, cell="", message=message)
-                 for sheet, message in (info.problems if info else ()))
 
 
 def score_and_crosscheck(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,

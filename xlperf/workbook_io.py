@@ -137,6 +137,16 @@ class SourceInfo:
 _SOURCE_ATTR = "_xlperf_source"
 
 
+def package_findings(wb) -> tuple:
+    """What the file's package says is wrong but could still be read (a sheet part missing, two sheets of one
+    name), as error findings; none for a workbook not read from a file."""
+    from .model import ERROR, Finding
+
+    info = source_info(wb)
+    return tuple(Finding(severity=ERROR, code="package-problem", sheet=sheet, cell="", message=message)
+                 for sheet, message in (info.problems if info else ()))
+
+
 def source_info(wb) -> SourceInfo | None:
     """Where wb was read from (None for a workbook made in memory)."""
     return getattr(wb, _SOURCE_ATTR, None)
