@@ -16,7 +16,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
-from ..writers.cells import BODY_FONT, BOLD_FONT, BORDER, CENTER, FONT_NAME, HEADER_FILL, LINK_FONT, TITLE_FONT
+from ..writers.cells import (
+    BODY_FONT, BOLD_FONT, BORDER, CENTER, FONT_NAME, HEADER_FILL, LINK_FONT, TITLE_FONT, print_one_page_wide,
+)
 from ..forms import DEFAULT_FORM, SEEDS_FORM, load_form
 from ..forms.recorded import record_form
 from ..profiles import Profile, load_profile
@@ -120,19 +122,12 @@ def write_instructions(wb: Workbook, form: str | None = None) -> Worksheet:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     fit_row_heights(ws, 2, len(lines))  # wrapped lines shown and printed in full, not cut at the page edge
     ws.row_dimensions[1].height = 26
-    _print_one_page_wide(ws, landscape=False)
+    print_one_page_wide(ws, landscape=False)
     return ws
 
 
 INSTRUCTIONS_WIDTH = 72  # fits an A4 portrait page at 11 pt even where fit-to-width is not honoured
 
-
-def _print_one_page_wide(ws: Worksheet, landscape: bool) -> None:
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _write_project_list_header(ws: Worksheet) -> None:
@@ -142,7 +137,7 @@ def _write_project_list_header(ws: Worksheet) -> None:
         cell.font, cell.fill, cell.border, cell.alignment = BOLD_FONT, HEADER_FILL, BORDER, CENTER
         ws.column_dimensions[L.column(col)].width = width
     ws.freeze_panes = f"A{L.PROJECT_LIST_FIRST_ROW}"
-    _print_one_page_wide(ws, landscape=True)  # nine columns: one landscape page wide, not three portrait pages
+    print_one_page_wide(ws)  # nine columns: one landscape page wide, not three portrait pages
     ws.print_title_rows = f"{L.PROJECT_LIST_HEADER_ROW}:{L.PROJECT_LIST_HEADER_ROW}"
 
 
@@ -199,11 +194,7 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     ws.protection.sheet = True  # no password: protection only guards the formulas
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_one_page_wide(ws)
 
 
 def _text_rows(ws: Worksheet, first_row: int, labels, blocks: dict[str, str] | None = None) -> None:

@@ -231,13 +231,18 @@ def fit_row_heights(ws: Worksheet, first_row: int, last_row: int, min_height: fl
         ws.row_dimensions[r].height = max(min_height, lines * LINE_HEIGHT + ROW_PADDING)
 
 
-def print_landscape(ws: Worksheet, title_rows: str | None = None) -> None:
-    """A4 landscape, one page wide and as many pages tall as needed."""
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+def print_one_page_wide(ws: Worksheet, landscape: bool = True) -> None:
+    """A4 (landscape or portrait), one page wide and as many pages tall as needed."""
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if landscape else ws.ORIENTATION_PORTRAIT
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def print_landscape(ws: Worksheet, title_rows: str | None = None) -> None:
+    """A4 landscape, one page wide and as many pages tall as needed, centred."""
+    print_one_page_wide(ws)
     ws.print_options.horizontalCentered = True
     if title_rows:
         ws.print_title_rows = title_rows
