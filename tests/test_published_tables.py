@@ -126,6 +126,31 @@ def test_placeholder_qizhong_and_group_rows_are_never_scored(tmp_path):
     assert table.total == Decimal("99") and _errors(report) == []
 
 
+def test_unused_lines_of_the_blank_form_printed_as_dashes_are_never_scored(tmp_path):
+    # 济南 历城区 (corpus: national-shandong-licheng-wenhuaguan-2019): '-' in the 三级 cell (and '- -' in 二级/三级)
+    rows = [ROWS[0], ["", "", "", "-", "", "", "", "", ""], ROWS[1], ["", "", "-", "-", "", "", "", "", ""], *ROWS[2:],
+            ["", "", "", "/", "", "", "", "", ""]]
+    report = _check(tmp_path, _table(tmp_path, rows=rows))
+    (table,) = report.tables
+    assert table.total == Decimal("99") and _errors(report) == []
+    # a dash with a weight or a score is not an unused line: it is read (and reported) as a row
+    rows = [ROWS[0], ["", "", "", "-", "", "", 10, 10, ""], *ROWS[1:]]
+    report = _check(tmp_path, _table(tmp_path, rows=rows), name="u.xlsx")
+    assert any(cell.startswith("E") for _, cell in _errors(report))
+
+
+def test_header_spellings_of_shandong_and_chongqing_tables(tmp_path):
+    # 预期指标值(A) / 实际完成指标值(B) (济南 区级 form); 指标权重 / 全年实际完成值 (重庆 部门整体 form)
+    header = ["绩效指标", "一级指标", "二级指标", "三级指标", "预期指标值(A)", "实际完成指标值(B)", "分值", "得分", "未完成原因"]
+    report = _check(tmp_path, _table(tmp_path, header=header))
+    (table,) = report.tables
+    assert (table.form, table.total) == ("national", Decimal("99")) and _errors(report) == []
+    header = ["绩效指标", "一级指标", "二级指标", "三级指标", "指标值", "全年实际完成值", "指标权重", "得分", "产生差异的原因及改进措施"]
+    report = _check(tmp_path, _table(tmp_path, header=header), name="u.xlsx")
+    (table,) = report.tables
+    assert table.total == Decimal("99") and _errors(report) == []
+
+
 def test_repeated_level2_names_instead_of_merged(tmp_path):
     rows = [ROWS[0], ["", "产出指标", "数量指标", "培训班次", "≥5期", "5期", 10, 10, ""], *ROWS[1:]]
     rows[0] = [*ROWS[0][:6], 20, 20, ""]

@@ -373,6 +373,8 @@ def _is_indicator_row(grid: Grid, row: int, columns: dict[str, int]) -> bool:
         return False  # a breakdown of the row above: never scored, never added
     if _PLACEHOLDER_NAME.match(name) and not any(grid.text(row, columns[f]) for f in ("target", "actual") if f in columns):
         return False
+    if name in PLACEHOLDERS and not any(grid.text(row, columns[f]) for f in ("target", "actual", "weight", "score") if f in columns):
+        return False  # '-', '/', '无' in the 三级 cell of an otherwise empty row: a line of the blank form left unused
     values = [grid.text(row, columns[f]) for f in ("weight", "target", "actual", "score", "nature") if f in columns]
     return bool(name) or any(values)
 
