@@ -235,7 +235,8 @@ def test_as_json_round_trips_with_decimals_as_strings(tmp_path):
     assert data["tables"] == [{"sheet": "附件1", "header_row": 2, "form": "shanxi", "total": "99.78", "grade": "优秀",
                                "published_total": "99.77", "published_grade": "良好"}]
     assert data["findings"][-1]["code"] == "published-grade-mismatch"
-    assert set(data["findings"][0]) == {"severity", "code", "sheet", "cell", "message", "published", "expected"}
+    assert set(data["findings"][0]) == {"severity", "code", "sheet", "cell", "message", "published", "expected", "project"}
+    assert data["findings"][0]["project"] is None  # a reviewer's 附件1 is no project input sheet
 
 
 def test_as_json_null_when_nothing_published(tmp_path):

@@ -83,7 +83,8 @@ def test_recalc_json_contract_and_idempotence(tmp_path):
         assert set(p) == {"name", "sheet", "annex_sheet", "total", "grade", "budget_execution_rate"}
         assert p["annex_sheet"] in snap1
     for f in data["findings"]:
-        assert set(f) == {"severity", "code", "sheet", "cell", "message", "published", "expected"}
+        assert set(f) == {"severity", "code", "sheet", "cell", "message", "published", "expected", "project"}
+        assert f["project"] == (f["sheet"] if f["sheet"] in {p["sheet"] for p in data["projects"]} else None)
         assert f["severity"] in ("error", "warning", "info")
         assert not any(isinstance(v, float) for v in f.values())
     assert first.exit_code == 1  # seed 000's 预算执行率 error

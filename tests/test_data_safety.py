@@ -293,21 +293,19 @@ def _with_sparklines(path: Path) -> None:
                                                    b'</ext></extLst></worksheet>')})
 
 
-@pytest.mark.parametrize("build, what", [(_with_chart, "图表"), (_with_vba, "VBA 宏"),
-                                         (_with_threaded_comment, "线程批注"), (_with_sparklines, "迷你图")])
-def test_refuses_to_drop_what_openpyxl_cannot_keep(tmp_path, build, what):
+@pytest.mark.parametrize("build", [_with_chart, _with_vba, _with_threaded_comment, _with_sparklines])
+def test_keeps_what_openpyxl_cannot(tmp_path, build):
+    """Charts, VBA, threaded comments, sparklines: recalc in place no longer refuses them, and every part
+    outside the lists of sheets comes back byte for byte (the package-level writer)."""
+    from .package_check import changed_outside, owned_parts
+
     book = tmp_path / "绩效自评.xlsx"
     build(book)
-    before = files(tmp_path)
+    before = book.read_bytes()
     result = run("recalc", book)
-    assert result.exit_code == 2
-    message = result.stderr.replace("\n", "")
-    assert what in message and "-o" in message, message
-    assert files(tmp_path) == before  # nothing written, no .bak
-    out = tmp_path / "新文件.xlsx"
-    assert run("recalc", book, "-o", out).exit_code == 0  # a new file is allowed
-    assert L.SUMMARY_SHEET in openpyxl.load_workbook(out).sheetnames
-    assert files(tmp_path)["绩效自评.xlsx"] == before["绩效自评.xlsx"]
+    assert result.exit_code in (0, 1), result.stderr
+    assert L.SUMMARY_SHEET in openpyxl.load_workbook(book).sheetnames
+    assert changed_outside(before, book.read_bytes(), owned_parts(before)) == []
 
 
 def test_our_own_chart_on_the_summary_does_not_block_recalc(tmp_path):

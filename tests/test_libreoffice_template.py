@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from openpyxl import load_workbook
 
 from xlperf import layout as L
@@ -16,6 +16,7 @@ from xlperf.pipeline import recalc_workbook, score_workbook
 from xlperf.profiles import load_profile
 from xlperf.template.build import new_workbook
 from xlperf.template.examples import example_projects
+from xlperf.template.inputs import IndicatorInput, ProjectInput, Typed
 from xlperf.template.seeds import SEEDS
 
 from .strategies import project_inputs
@@ -86,18 +87,52 @@ def test_seeds_and_examples_agree_with_libreoffice(tmp_path):
     assert libreoffice_disagreements(tmp_path, list(SEEDS) + example_projects(40)) == []
 
 
-def test_generated_projects_agree_with_libreoffice(tmp_path):
-    """Hundreds of hypothesis-generated projects in one workbook, one LibreOffice run."""
+# The generated projects come from this fixed seed, so every run checks the same ones (issue 14: a
+# random run once failed on a 完成率 cell, Python 0.00, and passed on rerun; the input was not kept).
+ORACLE_SEED = 20261127
+ORACLE_EXAMPLES = 200
+
+
+def _edge_projects() -> list:
+    """Explicit inputs around a 完成率 of 0.00: zeros typed every way, tiny numbers, percent formats,
+    in each direction (the family of the lost failing input; all agreed with LibreOffice when added)."""
+    values = ["0", "0%", "0.00%", Typed(0.0, "0%"), Typed(0.0, "0.00%"), Typed(0.00005, "0.00%"), Typed(0.0049, "0%"),
+              Typed(0.005, "0%"), "0.00005", "0.005%", "≥0", "≤0", "０", Typed(0.0004, "General"), "500", "100%",
+              "0天", "少于0"]
+    projects = []
+    for i in range(0, len(values) ** 2, 7):  # a spread of (target, actual) pairs, every direction
+        target, actual = values[i // len(values)], values[i % len(values)]
+        indicators = tuple(IndicatorInput("产出指标", "数量指标", "验收合格率", 10, target, actual, "", direction)
+                           for direction in ("", "正向", "反向", "定性"))
+        projects.append(ProjectInput(name=f"边界{len(projects) + 1}", indicators=indicators,
+                                     budget={("annual", "central"): 100.0, ("executed", "central"): 50.0}))
+    return projects
+
+
+def generated_projects(seed_value: int = ORACLE_SEED, examples: int = ORACLE_EXAMPLES) -> list:
+    """The hypothesis-generated projects of one seed: the same list on every run."""
     projects = []
 
-    @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @seed(seed_value)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
     @given(project_inputs())
     def collect(project):
         projects.append(dataclasses.replace(project, name=f"生成项目{len(projects) + 1}"))
 
     collect()
+    return projects
+
+
+def test_generated_projects_are_the_same_every_run():
+    assert generated_projects(examples=30) == generated_projects(examples=30)
+
+
+def test_generated_projects_agree_with_libreoffice(tmp_path):
+    """Hundreds of hypothesis-generated projects (a fixed seed) and the edge inputs in one workbook, one LibreOffice run."""
+    projects = generated_projects()
     assert len(projects) >= 150
-    assert libreoffice_disagreements(tmp_path, projects) == []
+    assert libreoffice_disagreements(tmp_path, projects + _edge_projects()) == []
 
 
 def test_finished_workbook_opens_in_libreoffice(tmp_path):

@@ -341,7 +341,7 @@ def test_unreachable_server(tmp_path, monkeypatch):
     result = run("mail", book)
     assert result.exit_code == 1
     assert time.monotonic() - started < 10
-    assert f"无法连接邮件服务器127.0.0.1:{port}" in flat(result.stderr) and "连接被拒绝" in result.stderr
+    assert f"无法连接邮件服务器127.0.0.1:{port}" in flat(result.stderr) and "连接被拒绝" in flat(result.stderr)
 
 
 def test_one_failing_recipient_does_not_stop_the_others(tmp_path, monkeypatch, smtp_plain):

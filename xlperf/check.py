@@ -103,7 +103,19 @@ def check_workbook(path: Path, profile: Profile, crosscheck: bool = True) -> Che
     if crosscheck and sheets:
         extra = _crosscheck_formulas(Path(path), sheets)
         report = dataclasses.replace(report, findings=tuple(dict.fromkeys(report.findings + tuple(extra))))
-    return report
+    return _converted_text_named(report, wb, Path(path))
+
+
+def _converted_text_named(report: CheckReport, wb, path: Path) -> CheckReport:
+    """--convert of a CSV/text file: its one sheet is named after LibreOffice's staged copy (“source”); locations
+    name the user's file instead (数据.csv!C5)."""
+    from .workbook_io import source_info
+
+    info = source_info(wb)
+    if info is None or not info.converted_from or wb.sheetnames != ["source"] or path.stem == "source":
+        return report
+    rename = (lambda x: dataclasses.replace(x, sheet=path.name) if x.sheet == "source" else x)
+    return dataclasses.replace(report, tables=tuple(map(rename, report.tables)), findings=tuple(map(rename, report.findings)))
 
 
 def audit_tables(wb, name: str, profile: Profile) -> tuple[CheckReport, list[str]]:

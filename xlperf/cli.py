@@ -25,6 +25,7 @@ from .profiles import DEFAULT_PROFILE, available_profiles, load_profile
 from .values import format_number, format_score
 from .workbook_io import UnreadableWorkbook, reading_options
 from .cli_chinese import install as _chinese_frame
+from .cli_text import Wrapped, wrapped
 
 _chinese_frame()  # "用法：", "选项", "错误：缺少参数 book" instead of click's English
 
@@ -84,6 +85,29 @@ def _save(wb, path: Path, backup: bool) -> None:
 
     with _command_run(), file_options(backup=backup):
         save_workbook_atomic(wb, path)
+
+
+def _write_sheets(wb, path: Path, backup: bool, add=(), remove=(), replace=()) -> None:
+    """Write wb's sheets `add` and `replace` (as openpyxl has them now) into the file it was read from, and take
+    `remove` out; every other part of the file stays as it is (xlperf.package). Refusals exit 2."""
+    from .package.write import write_sheets
+    from .safety import file_options
+
+    produced = None
+    if add or replace:
+        # only the sheets grafted are saved by openpyxl: the rest of wb is never written
+        from .writers.cells import finish_merges
+
+        wanted = {t.lower() for t in (*add, *replace)}
+        for ws in list(wb.worksheets):
+            if ws.title.lower() not in wanted:
+                wb.remove(ws)
+            else:
+                finish_merges(ws)  # read without the merged cells' borders (workbook_io): give them back
+        wb.active = 0
+        produced = wb
+    with _command_run(), file_options(backup=backup):
+        write_sheets(wb, produced, path, remove=remove, add=add, replace=replace)
 
 
 def _print_json(data: dict) -> None:
@@ -171,7 +195,7 @@ def add_project(
     from .template.build import add_project as add
     from .template.examples import example_project
     from .template.inputs import ProjectInput
-    from .workbook_io import open_workbook
+    from .workbook_io import open_workbook, source_info
 
     typed, name = name, L.printable_name(name)
     if not name:
@@ -182,7 +206,7 @@ def add_project(
 
     with _command_run(), writer_lock(book):  # from reading to replacing: a concurrent recalc is never lost
         with file_options(password=password):
-            wb = open_workbook(book)
+            wb = open_workbook(book, leave_out_generated=True)  # 附件1, 汇总… are not needed (nor written)
         existing = {str(ws[L.NAME_CELL].value or "").strip() for ws in input_sheets(wb)}
         if name in existing:
             _fail(f"项目“{name}”已存在于 {book.name}")
@@ -191,8 +215,8 @@ def add_project(
         data = example_project(len(existing)) if example else ProjectInput(name=name)
         if example:
             data = ProjectInput(**{**data.__dict__, "name": name})
-        ws = add(wb, data, _profile(profile))
-        _save(wb, book, backup)
+        ws = add(wb, data, _profile(profile), taken=source_info(wb).generated_sheets)
+        _write_sheets(wb, book, backup, add=[ws.title], replace=[L.PROJECT_LIST_SHEET])
     out.print(f"已在 {book.name} 中增加项目“{name}”（工作表“{ws.title}”）", highlight=False)
 
 
@@ -204,7 +228,7 @@ def remove_project(
     backup: bool = BackupOption,
 ) -> None:
     """删除一个项目：它的录入表、项目清单中的行和它的附件1，不改动其他内容。"""
-    from .pipeline import generated_sheet_names
+    from .generated import generated_sheet_names
     from .readers.annex_table import annex_project_name
     from .readers.input_sheet import input_sheets, project_list_rows
     from .safety import file_options, writer_lock
@@ -232,7 +256,7 @@ def remove_project(
             del wb[title]
         if rows:
             _remove_project_rows(wb[L.PROJECT_LIST_SHEET], rows)
-        _save(wb, book, backup)
+        _write_sheets(wb, book, backup, remove=[sheet.title, *annexes], replace=[L.PROJECT_LIST_SHEET] if rows else [])
     removed = "、".join([f"录入表“{sheet.title}”", *(f"“{a}”" for a in annexes),
                         *(f"项目清单第 {r} 行" for r in rows)])
     out.print(f"已从 {book.name} 删除项目“{project}”：{removed}。请重新运行 xlperf recalc {book.name} 更新汇总和校验结果",
@@ -346,7 +370,7 @@ def forms_command(as_json: bool = JsonOption) -> None:
         table.add_column(title, overflow="fold")
     for f in all_forms():
         name = f.name + ("（默认）" if f.name == default else "")
-        table.add_row(name, f.title, f.description, "是" if f.writable else "只用于审核")
+        table.add_row(*wrapped((name, f.title, f.description, "是" if f.writable else "只用于审核")))
     out.print(table)
 
 
@@ -425,7 +449,7 @@ def _print_export(report) -> None:
         else:
             files = item.xlsx.name + (f"、{item.pdf.name}" if item.pdf else "")
             result = files + ("（有错误，按 --force 导出）" if item.forced else "")
-        table.add_row(item.name, item.total, item.grade, result)
+        table.add_row(*wrapped((item.name, item.total, item.grade, result)))
     out.print(table)
     done, problems = len(report.exported), sum(1 for i in report.items if not i.ok and not i.unused)
     out.print(f"已导出 {done} 个项目到 {report.outdir}" + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
@@ -449,7 +473,7 @@ def _print_mail(report) -> None:
                     state = Text("未确认（已发出，服务器未回复）", style="yellow")
                 else:
                     state = Text("失败", style="red") if (d.project, addr) in failed else "已发送"
-                table.add_row(d.project, f"{addr}（{kind}）", state)
+                table.add_row(*wrapped((d.project, f"{addr}（{kind}）", state)))
         out.print(table)
     if report.already:
         out.print(f"{len(report.already)} 个收件人此前已发送过，本次未发送（如需重新发送请加 --resend）：", highlight=False)
@@ -475,7 +499,7 @@ def _print_mail(report) -> None:
         for title in ("项目名称", "收件人", "原因"):
             table.add_column(title, overflow="fold")
         for f in report.failures:
-            table.add_row(f.project, f.recipient or "", f.reason)
+            table.add_row(*wrapped((f.project, f.recipient or "", f.reason)))
         err.print(table)
 
 
@@ -485,8 +509,9 @@ def _counts(findings) -> dict[str, int]:
 
 def _print_recalc(report, written_to: Path) -> None:
     table = Table(title="绩效自评汇总", show_lines=False)
-    for title in ("项目名称", "总得分", "评价等级", "预算执行率", "错误", "警告", "提示"):
-        table.add_column(title, justify="right" if title not in ("项目名称", "评价等级") else "left")
+    for title in ("项目名称", "总得分", "评价等级", "预算执行率", "错误", "警告", "提示"):  # names wrap, never cut
+        table.add_column(title, justify="right" if title not in ("项目名称", "评价等级") else "left",
+                         no_wrap=title != "项目名称", min_width=8 if title == "项目名称" else None)
     from .readers.input_sheet import is_unfilled
 
     for r in report.results:
@@ -494,7 +519,7 @@ def _print_recalc(report, written_to: Path) -> None:
             continue  # said once among the findings (尚未填写), left out of the table
         c = _counts(r.findings)
         rate = "" if r.budget_execution_rate is None else f"{format_score(r.budget_execution_rate)}%"
-        table.add_row(r.project.name, "—" if r.total is None else format_score(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
+        table.add_row(Wrapped(r.project.name), "—" if r.total is None else format_score(r.total), r.grade, rate, str(c[ERROR]), str(c[WARNING]), str(c[INFO]))
     out.print(table)
     _print_findings(report.findings)
     annexes = sum(1 for name in report.annex_sheets if name)
@@ -506,7 +531,7 @@ def _print_check(report) -> None:
     for title in ("工作表", "表头行", "总分(重算)", "等级(重算)", "总分(填报)", "等级(填报)"):
         table.add_column(title)
     for t in report.tables:
-        table.add_row(t.sheet, str(t.header_row), "—" if t.total is None else format_score(t.total), t.grade,
+        table.add_row(Wrapped(t.sheet), str(t.header_row), "—" if t.total is None else format_score(t.total), t.grade,
                       "" if t.published_total is None else format_score(t.published_total), t.published_grade or "")
     out.print(table)
     _print_findings(report.findings)
@@ -521,10 +546,10 @@ def _print_findings(findings, limit: int = 200) -> None:
     order = {ERROR: 0, WARNING: 1, INFO: 2}
     shown = sorted(findings, key=lambda f: order[f.severity])[:limit]
     table = Table(show_header=True)
-    for title in ("级别", "位置", "说明"):
-        table.add_column(title, overflow="fold")
+    for title in ("级别", "位置", "说明"):  # wrapped as Chinese is set: never cut, never broken at a stray space
+        table.add_column(title, no_wrap=title == "级别")
     for f in shown:
-        table.add_row(SEVERITY_LABELS[f.severity], f.where, f.message)
+        table.add_row(SEVERITY_LABELS[f.severity], Wrapped(f.place), Wrapped(f.message))
     out.print(table)
     if len(findings) > limit:
         out.print(f"……另有 {len(findings) - limit} 条，见工作簿中的“{L.FINDINGS_SHEET}”表或 --json 输出。", highlight=False)

@@ -182,6 +182,7 @@ def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None
             continue  # the tables were not found at all: the reader reported it, there is nothing to compare
         sheet = result.project.sheet
         # Rows or columns moved: the template's formulas translated to where this sheet's cells are now.
-        findings += overwritten_formulas(wb, result, expected_formulas(positions, profile))
-        findings += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
+        found = overwritten_formulas(wb, result, expected_formulas(positions, profile))
+        found += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
+        findings += [f.for_project(result.project.name, sheet) for f in found]
     return findings

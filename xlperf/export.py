@@ -173,7 +173,7 @@ def _refusal(result: ProjectResult) -> str:
     errors = [f for f in result.findings if f.severity == ERROR]
     first = errors[0]
     return (f"有 {len(errors)} 个{SEVERITY_LABELS[ERROR]}级问题，" + ("首个：" if len(errors) > 1 else "")
-            + f"{first.where} {first.message}；请在主工作簿中修正后重新导出，或加 --force 强制导出")
+            + f"{first.place} {first.message}；请在主工作簿中修正后重新导出，或加 --force 强制导出")
 
 
 def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: bool = False, force: bool = False,

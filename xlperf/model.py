@@ -6,7 +6,7 @@ findings can point at it, the way beancount entries carry their source.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Mapping
 
@@ -30,10 +30,26 @@ class Finding:
     message: str
     published: str | None = None
     expected: str | None = None
+    # The project the finding concerns, as typed in its input sheet's 项目名称 (B2); None when the
+    # sheet is not a project's (a reviewer's 附件1, 使用说明…). Sheets are often still named 项目1.
+    project: str | None = None
 
     @property
     def where(self) -> str:
         return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+
+    @property
+    def place(self) -> str:
+        """The location as the user reads it: sheet!cell, and the project's name when the sheet's name is not it."""
+        if self.project and self.project != self.sheet:
+            return f"{self.where}（{self.project}）"
+        return self.where
+
+    def for_project(self, name: str | None, sheet: str) -> "Finding":
+        """This finding naming project `name` when it is on that project's sheet (and names no project yet)."""
+        if not name or self.project is not None or self.sheet != sheet:
+            return self
+        return replace(self, project=name)
 
     def as_json(self) -> dict:
         return {
@@ -44,6 +60,7 @@ class Finding:
             "message": self.message,
             "published": self.published,
             "expected": self.expected,
+            "project": self.project,
         }
 
 

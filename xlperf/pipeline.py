@@ -6,24 +6,22 @@ score (rules.score_project), write (writers.*). Findings travel beside results.
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
 from . import layout as L
 from .model import ERROR, Finding, ProjectResult
 from .forms.recorded import form_for
+from .generated import generated_sheet_names, record_generated  # noqa: F401 (generated_sheet_names re-exported)
 from .profiles import Profile, load_profile
 from .readers.input_sheet import has_sheet, is_unfilled, read_projects
 from .rules import score_project
 from .values import format_score
-from .workbook_io import UnreadableWorkbook, open_workbook, package_findings
+from .workbook_io import UnreadableWorkbook, open_workbook, package_findings, source_info
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -73,19 +71,28 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
                     progress: Progress | None = None, crosscheck: bool = True, form: str | None = None) -> RecalcReport:
     """Score every input sheet and write 附件1, 汇总 and 校验结果 into OUTPUT (default: the workbook itself).
 
-    form: the registered form to write 附件1 in (default: the one the workbook records)."""
-    from .writers.save import save_workbook_atomic
+    form: the registered form to write 附件1 in (default: the one the workbook records).
 
+    Only xlperf's generated sheets change in the file: they are made in a workbook of their own and
+    grafted into the package (`xlperf.package`); every other part comes back byte for byte."""
+    from .package.write import write_sheets
     from .safety import writer_lock
 
     profile = profile or load_profile()
     path = Path(path)
     target = Path(output) if output else path
     with writer_lock(target):  # from reading to replacing: a concurrent add-project is never lost
-        wb = open_workbook(path)
-        report = recalc_in_memory(wb, path, profile, progress, crosscheck, form=form)
-        save_workbook_atomic(wb, target)
-    return report
+        wb = open_workbook(path, leave_out_generated=True)  # replaced, never read
+        chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
+        results = score_and_crosscheck(wb, path, profile, progress, crosscheck)
+        findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
+        produced = Workbook()
+        produced.remove(produced.active)
+        old = list(source_info(wb).generated_sheets)
+        annex_sheets, written = _write_generated(produced, set(wb.sheetnames) - set(old), results, findings,
+                                                 progress, chosen)
+        write_sheets(wb, produced, target, remove=old, add=written, drop_property=L.GENERATED_PROPERTY)
+    return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
 
 
 def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,
@@ -135,15 +142,23 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
                            form=None) -> list[str]:
     """Replace the sheets xlperf generated last time by fresh ones, 附件1 in `form` (default: the
     workbook's recorded form); never touch another sheet."""
-    from .writers.annex import write_annex_sheet
-    from .writers.findings_sheet import write_findings_sheet
-    from .writers.summary import write_summary_sheet
-
     form = form or form_for(wb)
     for name in generated_sheet_names(wb):
         if name in wb.sheetnames:
             del wb[name]
-    taken = set(wb.sheetnames)
+    annex_names, _ = _write_generated(wb, set(wb.sheetnames), results, findings, progress, form)
+    return annex_names
+
+
+def _write_generated(wb: Workbook, taken: set[str], results: list[ProjectResult], findings, progress: Progress | None,
+                     form) -> tuple[list[str | None], list[str]]:
+    """Write 汇总, 校验结果 and each 附件1 into wb under names not in taken (case aside).
+    Returns (the 附件1 name of each result or None, every sheet written in order)."""
+    from .writers.annex import write_annex_sheet
+    from .writers.findings_sheet import write_findings_sheet
+    from .writers.summary import write_summary_sheet
+
+    taken = set(taken)
 
     def claim(base: str, prefix: str = "") -> str:
         name = L.safe_sheet_name(base, taken, prefix=prefix, reserved=False)
@@ -156,61 +171,16 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
                    else None for r in results]
     listed = [(r, n) for r, n in zip(results, annex_names) if not is_unfilled(r.project)]  # unused sheets left out
     write_summary_sheet(wb, [r for r, _ in listed], sheet_name=summary, annex_sheets=[n for _, n in listed])
-    write_findings_sheet(wb, list(findings), sheet_name=findings_name)
+    write_findings_sheet(wb, list(findings), sheet_name=findings_name, sheets=sorted(taken))
     for i, (result, name) in enumerate(zip(results, annex_names), start=1):
         if name is not None:
             write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
                               year=result.project.meta.get("year") or None, form=form)
         if progress:
             progress("生成附件1", i, len(results))
-    _record_generated(wb, [summary, findings_name, *(n for n in annex_names if n is not None)])
-    return annex_names
-
-
-def generated_sheet_names(wb: Workbook) -> list[str]:
-    """The sheets xlperf generated: those whose marker name (layout.GENERATED_MARKER) names them.
-
-    A workbook without any marker but with the workbook-wide list of older versions
-    (layout.GENERATED_PROPERTY) falls back to that list; recalc then replaces it by markers.
-    """
-    markers = {ws.title: marker_sheet_name(ws.defined_names[L.GENERATED_MARKER].attr_text)
-               for ws in wb.worksheets if L.GENERATED_MARKER in getattr(ws, "defined_names", {})}
-    if markers:
-        return [title for title, named in markers.items() if named == title]
-    for prop in getattr(wb.custom_doc_props, "props", []):
-        if prop.name == L.GENERATED_PROPERTY:
-            try:
-                names = json.loads(prop.value)
-            except (TypeError, ValueError):
-                return []
-            return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-    return []
-
-
-def marker_formula(sheet: str) -> str:
-    """The marker's definition on a generated sheet: its own name as a text constant, '="汇总"'."""
-    return '="' + sheet.replace('"', '""') + '"'
-
-
-def marker_sheet_name(definition: str | None) -> str | None:
-    """The sheet name a marker definition holds ('="汇总"' or '"汇总"'); None for anything else."""
-    m = re.fullmatch(r'=?\s*"((?:[^"]|"")*)"\s*', definition or "")
-    return m.group(1).replace('""', '"') if m else None
-
-
-def _record_generated(wb: Workbook, names: list[str]) -> None:
-    """Mark each generated sheet with its own name; drop the older workbook-wide list.
-
-    The list (layout.GENERATED_PROPERTY) outlived its sheets: after a user deleted xlperf's
-    sheets and made a 汇总 of their own, it still named 汇总 and the user's sheet was replaced.
-    A marker goes wherever its sheet goes.
-    """
-    props = wb.custom_doc_props
-    for prop in list(props.props):
-        if prop.name == L.GENERATED_PROPERTY:
-            props.props.remove(prop)
-    for name in names:
-        wb[name].defined_names[L.GENERATED_MARKER] = DefinedName(L.GENERATED_MARKER, attr_text=marker_formula(name)[1:])
+    written = [summary, findings_name, *(n for n in annex_names if n is not None)]
+    record_generated(wb, written)
+    return annex_names, written
 
 
 class _CachedValues:

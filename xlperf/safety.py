@@ -3,14 +3,14 @@
 `writers.save.save_workbook_atomic` calls `before_write` before it writes a
 byte and `make_backup` just before it replaces an existing file:
 
-* the target must be an ``.xlsx`` (a workbook converted from .xls/.et, or an
-  .xlsm, is written to a new .xlsx with ``-o``, never over the original);
+* the target must be an ``.xlsx`` (a workbook converted from .xls/.et is written
+  to a new .xlsx with ``-o``, never over the original), or an ``.xlsm`` for a
+  workbook with macros;
 * the target must not be open in Excel/WPS (``~$NAME.xlsx`` beside it) or
   LibreOffice (``.~lock.NAME.xlsx#``);
-* replacing the very file the workbook was read from is refused when that file
-  holds something openpyxl cannot write back (charts, shapes, VBA, pivot
-  tables, slicers, form controls… on a sheet xlperf did not generate);
-  writing to a new file with ``-o`` is allowed and the message says so;
+* a workbook read from a file is written back through `xlperf.package` (only
+  xlperf's sheets change; charts, pivot tables, VBA… are never touched), so
+  nothing is refused for its content; an ``.xlsm`` stays an ``.xlsm``;
 * the previous version is kept as ``NAME.xlsx.bak`` (``--no-backup`` turns
   it off), itself written atomically.
 
@@ -32,7 +32,6 @@ from typing import Iterator
 from .workbook_io import UnreadableWorkbook, reading_options, source_info
 
 BACKUP_SUFFIX = ".bak"
-WRITABLE_SUFFIXES = (".xlsx",)
 
 
 class WriteRefused(UnreadableWorkbook):
@@ -87,19 +86,21 @@ def check_not_open(target: Path) -> None:
             f"删除 {locks[0].name} 后重试")
 
 
-def check_suffix(wb, target: Path) -> None:
-    if target.suffix.lower() in WRITABLE_SUFFIXES:
+def check_suffix(wb, target: Path, macro: bool = False) -> None:
+    """target must be what the package is: an .xlsx, or an .xlsm for a macro-enabled package."""
+    wanted = ".xlsm" if macro else ".xlsx"
+    if target.suffix.lower() == wanted:
         return
     info = source_info(wb)
     src = info.path if info else target
     if info is not None and info.converted_from:
         hint = f"原文件是{info.converted_from}，不会被改写；请用 -o 指定新的 .xlsx 文件，例如 -o {src.stem}.xlsx"
-    elif target.suffix.lower() == ".xlsm":
-        hint = (f"xlperf 不能保留 .xlsm 中的宏，也不会改写它；请用 -o 写入新的 .xlsx 文件，例如 -o {src.stem}_结果.xlsx"
-                "（新文件不含宏，原 .xlsm 不变）")
+    elif macro:
+        raise WriteRefused(f"不能把结果写入“{target.name}”：原工作簿含宏（.xlsm），结果也必须是 .xlsm 文件（宏原样保留）；"
+                           f"请用 -o 指定以 .xlsm 结尾的文件名，例如 -o {src.stem}_结果.xlsm")
     else:
         hint = f"请用 -o 指定以 .xlsx 结尾的文件名，例如 -o {src.stem}.xlsx"
-    raise WriteRefused(f"不能把结果写入“{target.name}”：xlperf 只写 .xlsx 工作簿。{hint}")
+    raise WriteRefused(f"不能把结果写入“{target.name}”：xlperf 只写 .xlsx 工作簿（含宏的工作簿写 .xlsm）。{hint}")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -109,36 +110,19 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def unkept_in_user_sheets(wb) -> list[str]:
-    """What the file wb was read from holds that openpyxl would drop, outside the sheets xlperf generated."""
-    info = source_info(wb)
-    if info is None:
-        return []
-    generated = set(info.generated_sheets)
-    return [str(u) for u in info.unkept if not u.sheet or u.sheet not in generated]
-
-
-def check_preserved(wb, target: Path) -> None:
-    """Refuse to replace the source file when writing it back would drop something the user made."""
-    info = source_info(wb)
-    if info is None or not target.exists() or not _same_file(info.path, target):
-        return
-    lost = unkept_in_user_sheets(wb)
-    if not lost:
-        return
-    listing = "；".join(dict.fromkeys(lost))
-    raise WriteRefused(
-        f"“{target.name}”包含 xlperf（openpyxl）无法原样保留的内容：{listing}。写回原文件会丢失它们，因此没有写入任何内容。"
-        f"请用 -o 写入新文件，例如 xlperf recalc {target.name} -o {target.stem}_结果.xlsx（新文件中不含上述内容，原文件保持不变）；"
-        "或先把这些内容移到另一个工作簿")
-
-
 def before_write(wb, target: Path) -> None:
     """Every check before a workbook replaces or creates target; raises WriteRefused."""
     check_suffix(wb, target)
     check_writable(target)
     check_not_open(target)
-    check_preserved(wb, target)
+
+
+def before_write_package(wb, target: Path, macro: bool) -> None:
+    """Every check before a grafted package (xlperf.package) of wb replaces or creates target: an .xlsm
+    stays an .xlsm (its macros come along untouched), an .xlsx stays an .xlsx."""
+    check_suffix(wb, target, macro)
+    check_writable(target)
+    check_not_open(target)
 
 
 _OS_REASONS = {

@@ -20,10 +20,9 @@ command gets the same checks:
   one pass over at most MAX_SHEET_CELLS cells' worth of XML, not a load);
 * broken zips and broken XML.
 
-The package is also inspected for parts openpyxl cannot write back (charts
-and shapes in drawings, VBA, pivot tables, slicers, form controls…); the
-list travels with the workbook (`source_info(wb).unkept`) so that
-`xlperf.safety` can refuse to replace the file and lose them.
+Nothing is refused for what openpyxl cannot write back (charts, VBA, pivot
+tables…): writers never save the user's file through openpyxl, they graft
+xlperf's sheets into the package (`xlperf.package`).
 """
 from __future__ import annotations
 
@@ -114,24 +113,13 @@ def reading_options(password: str | None = None, convert: bool = False) -> Itera
 
 # ---- what travels with an opened workbook ---------------------------------------------------
 @dataclass(frozen=True)
-class Unkept:
-    """Something in the file that openpyxl would not write back."""
-
-    sheet: str  # "" for the whole workbook
-    what: str  # Chinese description
-
-    def __str__(self) -> str:
-        return f"工作表“{self.sheet}”中的{self.what}" if self.sheet else self.what
-
-
-@dataclass(frozen=True)
 class SourceInfo:
     path: Path
     password: str | None = None  # the file was encrypted with this password
     converted_from: str | None = None  # the original format's name when --convert made a copy
     generated_sheets: tuple[str, ...] = ()  # sheets xlperf generated, as recorded in the file
-    unkept: tuple[Unkept, ...] = field(default_factory=tuple)
     problems: tuple[tuple[str, str], ...] = ()  # (sheet, message): what the package says is wrong, read anyway
+    package: bytes | None = field(default=None, repr=False, compare=False)  # the plain package read (what writers graft onto)
 
 
 _SOURCE_ATTR = "_xlperf_source"
@@ -157,11 +145,15 @@ def _name(path: Path) -> str:
 
 
 # ---- the entry point -------------------------------------------------------------------
-def open_workbook(path: Path, data_only: bool = False, read_only: bool = False) -> Workbook:
-    """Load a workbook after the checks above; raise UnreadableWorkbook with a Chinese message."""
+def open_workbook(path: Path, data_only: bool = False, read_only: bool = False,
+                  leave_out_generated: bool = False) -> Workbook:
+    """Load a workbook after the checks above; raise UnreadableWorkbook with a Chinese message.
+
+    leave_out_generated: do not load the sheets xlperf generated (recalc replaces them without reading
+    them); source_info(wb).generated_sheets still names them."""
     path = Path(path)
     source, password, converted = _resolve_source(path)
-    return _load(path, source, data_only, read_only, password, converted)
+    return _load(path, source, data_only, read_only, password, converted, leave_out_generated)
 
 
 def open_package(path: Path) -> zipfile.ZipFile:
@@ -366,52 +358,15 @@ _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SHEET_TAIL = re.compile(
-    rb"<(?:[\w.-]+:)?(mergeCell|extLst|ext|legacyDrawingHF|controls|oleObjects|picture)\b([^>]*)>|<!(DOCTYPE|ENTITY)",
+    rb"<(?:[\w.-]+:)?(mergeCell)\b([^>]*)>|<!(DOCTYPE|ENTITY)",
     re.IGNORECASE)
 _REF = re.compile(rb'\bref\s*=\s*["\']([^"\']+)["\']')
-_URI = re.compile(rb'\buri\s*=\s*["\']([^"\']+)["\']')
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_PREFIX = re.compile(rb"<(?:([\w.-]+):)?worksheet\b")
 _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b([^>]*)>")
 _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
-# Worksheet extensions openpyxl drops (Excel 2010+ features), by their uri.
-EXTENSION_NAMES = {
-    "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": "迷你图",
-    "{78C0D931-6437-407D-A8EE-F0AAD7539E65}": "Excel 2010 及以后版本的条件格式（数据条、图标集等）",
-    "{CCE6A557-97BC-4B89-ADB6-D9C93CAAB3DF}": "引用其他工作表的数据验证（下拉列表）",
-    "{A8765BA9-456A-4DAB-B4F3-ACF838C121DE}": "切片器",
-    "{3A4CF648-6AED-40F4-86FF-DC5316D8AED3}": "切片器",
-    "{7E03D99C-DC04-49D9-9315-930204A7B6E9}": "日程表",
-}
-# Relationship types (last path segment) of a worksheet whose targets openpyxl drops.
-UNKEPT_SHEET_RELS = {
-    "pivotTable": "数据透视表",
-    "ctrlProp": "表单控件",
-    "control": "ActiveX 控件",
-    "activeXControlBinary": "ActiveX 控件",
-    "oleObject": "嵌入的对象（OLE）",
-    "package": "嵌入的文档",
-    "threadedComment": "新版批注（线程批注及其回复）",
-    "slicer": "切片器",
-    "timeline": "日程表",
-    "queryTable": "外部数据查询",
-    "image": "工作表背景图片",
-}
-UNKEPT_PARTS = (
-    ("xl/vbaProject.bin", "VBA 宏"),
-    ("xl/connections.xml", "外部数据连接"),
-    ("xl/slicerCaches/", "切片器"),
-    ("xl/timelineCaches/", "日程表"),
-    ("xl/macrosheets/", "Excel 4.0 宏表"),
-    ("xl/dialogsheets/", "对话框工作表"),
-)
-
-
 @dataclass
 class _PackageReport:
-    unkept: list[Unkept] = field(default_factory=list)
-    has_vba: bool = False
-    sheet_features: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # part → tag → ext uris
     problems: list[tuple[str, str]] = field(default_factory=list)  # (sheet, Chinese message): read, but reported
 
 
@@ -450,10 +405,7 @@ def inspect_package(path: Path, zf: zipfile.ZipFile, check_size: bool = True) ->
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         missing = "[Content_Types].xml" if "[Content_Types].xml" not in names else "xl/workbook.xml"
         raise UnreadableWorkbook(f"{_name(path)} 已损坏：缺少必需的内部文件 {missing}；请在 Excel/WPS 中打开后另存为新的 .xlsx")
-    report = _PackageReport(has_vba="xl/vbaProject.bin" in names)
-    for prefix, what in UNKEPT_PARTS:
-        if any(n == prefix or (prefix.endswith("/") and n.startswith(prefix)) for n in names):
-            report.unkept.append(Unkept("", what))
+    report = _PackageReport()
     merged = 0
     for info in infos:
         if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
@@ -496,7 +448,6 @@ def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, repo
     merged = 0
     cells = 0
     cell_tags: tuple[bytes, ...] = ()
-    features: dict[str, list[str]] = {}
     buf = b""
     first = True
     try:
@@ -522,15 +473,8 @@ def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, repo
                     if m.group(3):
                         _refuse_doctype(path, info.filename, m.group(0))
                         continue
-                    tag = m.group(1).decode("ascii", "replace")
-                    if tag.lower() == "mergecell":
-                        ref = _REF.search(m.group(2))
-                        merged += _area(ref.group(1).decode("ascii", "replace")) if ref else 0
-                    elif tag.lower() == "ext":
-                        uri = _URI.search(m.group(2))
-                        features.setdefault("extLst", []).append(uri.group(1).decode("ascii", "replace") if uri else "")
-                    else:
-                        features.setdefault(tag, [])
+                    ref = _REF.search(m.group(2))
+                    merged += _area(ref.group(1).decode("ascii", "replace")) if ref else 0
                 buf = buf[limit:]
                 if not chunk:
                     break
@@ -538,7 +482,6 @@ def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, repo
         raise
     except Exception as exc:
         raise _damaged(path, info.filename, exc) from None
-    report.sheet_features[info.filename] = features
     return merged
 
 
@@ -619,29 +562,18 @@ def _parse_xml(path: Path, zf: zipfile.ZipFile, part: str):
                                  "请在 Excel/WPS 中打开后另存为新的 .xlsx") from None
 
 
-def _rels(path: Path, zf: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
-    """(type's last segment, absolute target, mode) of a part's relationships."""
-    folder, name = posixpath.split(part)
-    root = _parse_xml(path, zf, posixpath.join(folder, "_rels", name + ".rels"))
-    if root is None:
-        return []
-    out = []
-    for rel in root.iter(f"{{{_REL_NS}}}Relationship"):
-        rtype = (rel.get("Type") or "").rstrip("/").rsplit("/", 1)[-1]
-        target = rel.get("Target") or ""
-        mode = rel.get("TargetMode") or ""
-        if mode != "External":
-            target = posixpath.normpath(target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target))
-        out.append((rtype, target, mode))
-    return out
+_STRICT_NS = "http://purl.oclc.org/ooxml/"
 
 
 def _inspect_sheets(path: Path, zf: zipfile.ZipFile, names: set[str], report: _PackageReport) -> None:
-    from openpyxl.drawing.image import PILImage
-
+    """What the workbook part says that is wrong but readable: a sheet whose part is missing, two sheets of one name."""
     root = _parse_xml(path, zf, "xl/workbook.xml")
     if root is None:
         return
+    if root.tag.startswith("{" + _STRICT_NS):
+        # openpyxl reads such a file as a workbook without sheets: say so instead of "no input sheets"
+        raise UnreadableWorkbook(f"{_name(path)} 是“Strict Open XML 电子表格”格式，xlperf 无法读取；"
+                                 "请在 Excel 中“文件 → 另存为”，保存类型选“Excel 工作簿(*.xlsx)”后再处理")
     by_id = {}
     wb_rels_root = _parse_xml(path, zf, "xl/_rels/workbook.xml.rels")
     if wb_rels_root is not None:
@@ -649,12 +581,11 @@ def _inspect_sheets(path: Path, zf: zipfile.ZipFile, names: set[str], report: _P
             target = rel.get("Target") or ""
             target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
             by_id[rel.get("Id")] = (target, (rel.get("Type") or "").rsplit("/", 1)[-1])
-    features = report.sheet_features
     titles: dict[str, str] = {}
     lower_names = {n.lower() for n in names}  # part names compare without case
     for sheet in root.iter(f"{{{_MAIN_NS}}}sheet"):
         title = sheet.get("name") or ""
-        target, rtype = by_id.get(sheet.get(f"{{{_R_NS}}}id"), ("", ""))
+        target, _ = by_id.get(sheet.get(f"{{{_R_NS}}}id"), ("", ""))
         if title.lower() in titles:
             report.problems.append((title, f"工作簿中有两张工作表都叫“{title}”（Excel 不允许重名，文件可能被其他程序改过）；"
                                            f"读取时第二张被改名，请在 Excel 中检查并改为不同的名称"))
@@ -663,104 +594,55 @@ def _inspect_sheets(path: Path, zf: zipfile.ZipFile, names: set[str], report: _P
             report.problems.append((title, f"工作簿中登记了工作表“{title}”，但文件中缺少它的内容（{target}），"
                                            "这张表无法读取，已略过；如果它是项目录入表，该项目未评分。请找回原文件"))
             continue
-        if rtype == "chartsheet":
-            report.unkept.append(Unkept(title, "图表工作表"))
-            continue
-        if rtype in ("dialogsheet", "macrosheet", "xlMacrosheet", "xlIntlMacrosheet"):
-            continue  # listed at workbook level
-        for tag in features.get(target, {}):
-            if tag == "extLst":
-                uris = [u.upper() for u in features[target]["extLst"]]
-                kinds = sorted({EXTENSION_NAMES.get(u, "") for u in uris} - {""})
-                what = "、".join(kinds) if kinds else "Excel 扩展功能（如迷你图、新版条件格式或数据验证）"
-                report.unkept.append(Unkept(title, what))
-            elif tag == "legacyDrawingHF":
-                report.unkept.append(Unkept(title, "页眉页脚中的图片"))
-            elif tag == "controls":
-                report.unkept.append(Unkept(title, "表单控件或 ActiveX 控件"))
-            elif tag == "oleObjects":
-                report.unkept.append(Unkept(title, "嵌入的对象（OLE）"))
-            elif tag == "picture":
-                report.unkept.append(Unkept(title, "工作表背景图片"))
-        seen: set[str] = set()
-        for rel_type, rel_target, mode in _rels(path, zf, target) if target else []:
-            what = UNKEPT_SHEET_RELS.get(rel_type)
-            if what and what not in seen:
-                seen.add(what)
-                report.unkept.append(Unkept(title, what))
-            if rel_type == "drawing" and mode != "External":
-                for item in _drawing_unkept(path, zf, rel_target, PILImage is not None):
-                    if item not in seen:
-                        seen.add(item)
-                        report.unkept.append(Unkept(title, item))
-
-
-_SHAPES = re.compile(rb"<(?:[\w.-]+:)?(sp|cxnSp|grpSp)\b")
-_GRAPHIC_URI = re.compile(rb'<(?:[\w.-]+:)?graphicData\b[^>]*\buri\s*=\s*["\']([^"\']+)["\']')
-
-
-def _drawing_unkept(path: Path, zf: zipfile.ZipFile, part: str, have_pil: bool) -> list[str]:
-    out = []
-    try:
-        data = zf.read(part)
-    except KeyError:
-        return out
-    if _SHAPES.search(data):
-        out.append("形状、文本框或组合图形")
-    for uri in _GRAPHIC_URI.findall(data):
-        if uri.endswith(b"/chart"):
-            out.append("图表")
-        elif not uri.endswith(b"/picture"):
-            out.append("SmartArt 或其他图形对象")
-    for rel_type, target, _ in _rels(path, zf, part):
-        if rel_type == "chart" and "图表" not in out:
-            out.append("图表")
-        if rel_type == "image" and (not have_pil or target.lower().endswith((".wmf", ".emf"))):
-            if "图片" not in out:
-                out.append("图片" if not have_pil else "WMF/EMF 格式的图片")
-    return list(dict.fromkeys(out))
 
 
 # ---- parsing ---------------------------------------------------------------------------
-_LOSS_WARNINGS = ("will be removed", "will be lost", "is being dropped", "cannot be read", "unable to read",
-                  "will be ignored", "not supported")
-
 
 def _load(path: Path, source, data_only: bool, read_only: bool, password: str | None,
-          converted: str | None) -> Workbook:
-    if isinstance(source, io.BytesIO):
-        source.seek(0)
+          converted: str | None, leave_out_generated: bool = False) -> Workbook:
+    if not isinstance(source, io.BytesIO):
+        source = io.BytesIO(_read_file(path))  # read once: what is scored is what a writer grafts onto
+    source.seek(0)
+    package_bytes = source.getvalue()
     zf = _open_zip(path, source)
     try:
         report = inspect_package(path, zf, check_size=not read_only)
     finally:
         zf.close()
-    if isinstance(source, io.BytesIO):
-        source.seek(0)
+    generated = _generated_in(package_bytes)  # after the package passed the checks above (size, XXE…)
+    if leave_out_generated and generated:
+        source = io.BytesIO(_without_sheets(package_bytes, generated))
+    source.seek(0)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            wb = load_workbook(source, data_only=data_only, read_only=read_only, keep_vba=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # what openpyxl does not model is never written back: nothing is lost
+            with _reading_only(leave_out_generated):
+                wb = load_workbook(source, data_only=data_only, read_only=read_only, keep_vba=False)
     except UnreadableWorkbook:
         raise
     except MemoryError:
         raise UnreadableWorkbook(f"{_name(path)} 太大，内存不足，无法读取") from None
     except Exception as exc:  # openpyxl raises many kinds; the user needs one message
         raise _load_error(path, exc) from None
-    unkept = list(report.unkept)
-    for w in caught:
-        text = str(w.message)
-        if "extension is not supported" in text:
-            continue  # the package scan names these, with their sheet
-        if any(k in text.lower() for k in _LOSS_WARNINGS):
-            unkept.append(Unkept("", f"openpyxl 不支持的内容（{text}）"))
     if not read_only:
         _check_dimensions(path, wb)
     info = SourceInfo(path=path, password=password, converted_from=converted,
-                      generated_sheets=tuple(_generated_sheets(wb)), unkept=tuple(dict.fromkeys(unkept)),
-                      problems=tuple(report.problems))
+                      generated_sheets=tuple(generated if generated is not None else _generated_sheets(wb)),
+                      problems=tuple(report.problems),
+                      package=None if read_only or data_only else package_bytes)
     setattr(wb, _SOURCE_ATTR, info)
     return wb
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except MemoryError:
+        raise UnreadableWorkbook(f"{_name(path)} 太大，内存不足，无法读取") from None
+    except OSError as exc:
+        from .safety import os_reason
+
+        raise UnreadableWorkbook(f"无法读取 {_name(path)}（{os_reason(exc)}）") from None
 
 
 def _load_error(path: Path, exc: Exception) -> UnreadableWorkbook:
@@ -804,7 +686,73 @@ def _check_dimensions(path: Path, wb: Workbook) -> None:
             raise UnreadableWorkbook(_used_range_message(path, ws.title, max_row, max_col))
 
 
+# ---- loading for reading only -------------------------------------------------------------
+# openpyxl gives every cell a merged range covers the range's outer border when it loads a sheet, one
+# new Border per cell, each hashed against the workbook's list: more than half of the load of a master
+# workbook. A workbook loaded only to be read (recalc reads the input sheets, then grafts new sheets
+# into the file, never saving this Workbook) does not need those borders. The switch is a ContextVar,
+# so another thread loading a workbook to save it is not affected.
+_READING_ONLY: ContextVar[bool] = ContextVar("xlperf_reading_only", default=False)
+
+
+def _bind_merged_cells(self) -> None:
+    if not _READING_ONLY.get():
+        return _ORIGINAL_BIND_MERGED(self)
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.worksheet.cell_range import MultiCellRange
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    if not self.parser.merged_cells:
+        return None
+    ranges = []
+    for cr in self.parser.merged_cells.mergeCell:
+        mcr = MergedCellRange(self.ws, cr.ref)
+        cells = mcr.cells
+        next(cells)  # the top-left cell keeps its value and format
+        for row, col in cells:
+            self.ws._cells[row, col] = MergedCell(self.ws, row, col)
+        ranges.append(mcr)
+    self.ws.merged_cells = MultiCellRange(ranges)
+    return None
+
+
+from openpyxl.worksheet._reader import WorksheetReader as _WorksheetReader  # noqa: E402
+
+_ORIGINAL_BIND_MERGED = _WorksheetReader.bind_merged_cells
+_WorksheetReader.bind_merged_cells = _bind_merged_cells
+
+
+@contextlib.contextmanager
+def _reading_only(on: bool) -> Iterator[None]:
+    token = _READING_ONLY.set(on)
+    try:
+        yield
+    finally:
+        _READING_ONLY.reset(token)
+
+
+def _generated_in(package: bytes) -> list[str] | None:
+    """The generated sheets the package records, read from its XML alone; None when it cannot be told."""
+    from .generated import generated_in_package
+    from .package.opc import Package, PackageError
+
+    try:
+        return generated_in_package(Package.from_bytes(package))
+    except (PackageError, zipfile.BadZipFile, KeyError, ValueError):
+        return None
+
+
+def _without_sheets(package: bytes, titles: list[str]) -> bytes:
+    """A copy of the package without these sheets, for reading only (stored, not compressed)."""
+    from .package.graft import remove_sheets
+    from .package.opc import Package
+
+    pkg = Package.from_bytes(package)
+    remove_sheets(pkg, titles)
+    return pkg.to_bytes(compress=False)
+
+
 def _generated_sheets(wb: Workbook) -> list[str]:
-    from .pipeline import generated_sheet_names  # the one reader of the record (markers, else the property)
+    from .generated import generated_sheet_names  # the one reader of the record (markers, else the property)
 
     return generated_sheet_names(wb)

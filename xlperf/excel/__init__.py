@@ -58,7 +58,8 @@ def mail(book, *, alert: bool = True):
 
 # ---- the commands -----------------------------------------------------------------
 def _recalc(book, run: _Run, profile):
-    from ..pipeline import generated_sheet_names, recalc_in_memory
+    from ..generated import generated_sheet_names
+    from ..pipeline import recalc_in_memory
     from .writer import replace_sheets
 
     profile, copy = _read(book, profile)
@@ -104,7 +105,7 @@ def _audit(book, run: _Run, profile):
 
 def _write_findings_only(book, run: _Run, wb, findings) -> str:
     """Write (or replace) the 校验结果 sheet of findings, and nothing else; its name."""
-    from ..pipeline import generated_sheet_names
+    from ..generated import generated_sheet_names
     from ..writers.findings_sheet import write_findings_sheet
     from .writer import replace_sheets
 
@@ -167,7 +168,7 @@ def default_profile(profile=None):
 
 
 def _read(book, profile):
-    from ..pipeline import generated_sheet_names
+    from ..generated import generated_sheet_names
     from .reader import read_book
 
     profile = default_profile(profile)
@@ -181,7 +182,7 @@ def _property_fallback(book, wb) -> None:
     """A workbook written before the markers: the generated sheets listed in its saved file's property."""
     from openpyxl.packaging.custom import StringProperty
 
-    from ..pipeline import generated_sheet_names
+    from ..generated import generated_sheet_names
     from ..workbook_io import UnreadableWorkbook, open_workbook
 
     path = _saved_file(book)

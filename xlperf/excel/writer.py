@@ -20,7 +20,7 @@ from openpyxl.utils.cell import absolute_coordinate, coordinate_to_tuple
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
-from ..pipeline import marker_formula
+from ..generated import marker_formula
 from ..writers.cells import TEXT
 
 Box = tuple[int, int, int, int]  # first row, first column, last row, last column

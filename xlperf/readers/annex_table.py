@@ -763,7 +763,7 @@ def generated_budget_blocks(wb: Workbook) -> dict[str, BudgetBlock]:
     each 附件1 sheet names its project (项目名称：<name>); the input sheet of that name holds the table. Projects of the same name pair in sheet order,
     as recalc wrote them.
     """
-    from ..pipeline import generated_sheet_names  # the one reader of the markers
+    from ..generated import generated_sheet_names  # the one reader of the markers
 
     generated = [name for name in generated_sheet_names(wb) if name in wb.sheetnames]
     if not generated:

@@ -58,11 +58,19 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
     if not results and not unreadable:
         findings.append(make_finding(ERROR, "no-indicators", project.total_loc or None,
                                      f"项目“{project.name}”没有填写任何绩效指标"))
+    if _from_input_sheet(project):  # 项目1!E64 names its project, as typed in B2
+        findings = [f.for_project(project.name, project.sheet) for f in findings]
     if unreadable:  # never a 0 分 差 for a sheet nobody could read
         return ProjectResult(project=project, indicators=tuple(results), budget=budget, total=None,
                              grade=UNSCORED_GRADE, findings=tuple(findings))
     return ProjectResult(project=project, indicators=tuple(results), budget=budget, total=total,
                          grade=grade(total, profile), findings=tuple(findings))
+
+
+def _from_input_sheet(project: Project) -> bool:
+    """A project read from an input sheet (or its 项目清单 row), whose name is what the user typed: not a
+    reviewer's 附件1 table, which check names after its place (附件1（第2行起的自评表）)."""
+    return project.positions is not None or any(f.code in UNSCORED_CODES for f in project.read_findings)
 
 
 def _check_weights(project: Project, results: list[IndicatorResult], profile: Profile) -> list[Finding]:

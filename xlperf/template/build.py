@@ -88,10 +88,11 @@ def new_workbook(projects: list[ProjectInput], profile: Profile | None = None, f
     return wb
 
 
-def add_project(wb: Workbook, data: ProjectInput, profile: Profile | None = None) -> Worksheet:
-    """Add one input sheet (and its 项目清单 row) to a workbook; touches nothing else."""
+def add_project(wb: Workbook, data: ProjectInput, profile: Profile | None = None, taken=()) -> Worksheet:
+    """Add one input sheet (and its 项目清单 row) to a workbook; touches nothing else.
+    taken: names of sheets the file has that wb was loaded without (the generated ones)."""
     profile = profile or load_profile()
-    sheet_name = L.safe_sheet_name(data.name, set(wb.sheetnames))
+    sheet_name = L.safe_sheet_name(data.name, set(wb.sheetnames) | set(taken))
     ws = wb.create_sheet(sheet_name)
     build_input_sheet(ws, profile)
     type_into(ws, data)

@@ -18,6 +18,8 @@ from .. import layout as L
 from ..forms import Form
 from ..model import IndicatorResult, ProjectResult, Value
 from .cells import (
+    finish_merges,
+    merge,
     BODY_FONT,
     BOLD_FONT,
     BORDER,
@@ -76,7 +78,9 @@ def write_annex_sheet(wb, result: ProjectResult, sheet_name: str, unit: str | No
     if form is not None and form.info != "line":
         from .annex_form import annex_context, write_form_annex
 
-        return write_form_annex(wb, result, sheet_name, form, annex_context(result))
+        ws = write_form_annex(wb, result, sheet_name, form, annex_context(result))
+        finish_merges(ws)
+        return ws
     ws = new_sheet(wb, sheet_name)
     _write_title(ws, result.project.name, unit, year)
     _write_header(ws)
@@ -90,6 +94,7 @@ def write_annex_sheet(wb, result: ProjectResult, sheet_name: str, unit: str | No
     set_column_widths(ws, L.ANNEX_COLUMN_WIDTHS)
     fit_row_heights(ws, ANNEX_INFO_ROW, grade_row)
     _page_setup(ws, grade_row)
+    finish_merges(ws)
     return ws
 
 
@@ -98,14 +103,14 @@ def _write_title(ws: Worksheet, name: str, unit: str | None, year: str | None) -
     title = ws.cell(ANNEX_TITLE_ROW, 1)
     set_text(title, L.ANNEX_TITLE)
     style(title, font=TITLE_FONT, alignment=CENTER, border=None)
-    ws.merge_cells(start_row=ANNEX_TITLE_ROW, start_column=1, end_row=ANNEX_TITLE_ROW, end_column=NCOLS)
+    merge(ws, ANNEX_TITLE_ROW, 1, ANNEX_TITLE_ROW, NCOLS)
     ws.row_dimensions[ANNEX_TITLE_ROW].height = 30
 
     split = COL["target"]  # 项目名称 over 一级…权重, 预算单位/年度 over the rest
     left = ws.cell(ANNEX_INFO_ROW, 1)
     set_text(left, NAME_LABEL + (name or "").strip())
     style(left, font=BOLD_FONT, alignment=LEFT, border=None)
-    ws.merge_cells(start_row=ANNEX_INFO_ROW, start_column=1, end_row=ANNEX_INFO_ROW, end_column=split - 1)
+    merge(ws, ANNEX_INFO_ROW, 1, ANNEX_INFO_ROW, split - 1)
     parts = []
     if unit and unit.strip():
         parts.append(UNIT_LABEL + unit.strip())
@@ -114,7 +119,7 @@ def _write_title(ws: Worksheet, name: str, unit: str | None, year: str | None) -
     right = ws.cell(ANNEX_INFO_ROW, split)
     set_text(right, "　　".join(parts))
     style(right, font=BOLD_FONT, alignment=LEFT, border=None)
-    ws.merge_cells(start_row=ANNEX_INFO_ROW, start_column=split, end_row=ANNEX_INFO_ROW, end_column=NCOLS)
+    merge(ws, ANNEX_INFO_ROW, split, ANNEX_INFO_ROW, NCOLS)
 
 
 def _write_header(ws: Worksheet) -> None:
@@ -192,7 +197,7 @@ def _merge_vertical(ws: Worksheet, column: int, first: int, last: int, text: str
     for i in range(first + 1, last + 1):
         ws.cell(ANNEX_FIRST_ROW + i, column).value = None
     if last > first:
-        ws.merge_cells(start_row=top, start_column=column, end_row=ANNEX_FIRST_ROW + last, end_column=column)
+        merge(ws, top, column, ANNEX_FIRST_ROW + last, column)
 
 
 def _write_totals(ws: Worksheet, result: ProjectResult, total_row: int, grade_row: int) -> None:
@@ -206,11 +211,11 @@ def _write_totals(ws: Worksheet, result: ProjectResult, total_row: int, grade_ro
     set_text(ws.cell(grade_row, 1), GRADE_LABEL)
     set_text(ws.cell(grade_row, COL["score"]), result.grade)
 
-    ws.merge_cells(start_row=total_row, start_column=1, end_row=total_row, end_column=label_end)
-    ws.merge_cells(start_row=grade_row, start_column=1, end_row=grade_row, end_column=label_end)
+    merge(ws, total_row, 1, total_row, label_end)
+    merge(ws, grade_row, 1, grade_row, label_end)
     if COL["rate"] > COL["weight"] + 1:  # 目标值…完成率 carry nothing on the 总分 row
-        ws.merge_cells(start_row=total_row, start_column=COL["weight"] + 1, end_row=total_row, end_column=COL["rate"])
-    ws.merge_cells(start_row=grade_row, start_column=COL["weight"], end_row=grade_row, end_column=COL["rate"])
+        merge(ws, total_row, COL["weight"] + 1, total_row, COL["rate"])
+    merge(ws, grade_row, COL["weight"], grade_row, COL["rate"])
 
 
 def _frame(ws: Worksheet, first_row: int, last_row: int) -> None:

@@ -22,6 +22,7 @@ from ..model import IndicatorResult, ProjectResult, Value
 from ..values import format_number, operator_symbol
 from ..vocabulary import DIRECTION_REVERSE, GRADE_RANKS, UNSCORED_GRADE
 from .cells import (
+    merge,
     BODY_FONT, BOLD_FONT, BORDER, CENTER, GENERAL, LEFT, PERCENT, TEXT, TITLE_FONT, TOTAL_FILL,
     fit_row_heights, new_sheet, print_landscape, set_column_widths, set_number, set_text, style, style_header,
 )
@@ -86,7 +87,7 @@ class _Sheet:
 
     def merge(self, r0: int, c0: int, r1: int, c1: int) -> None:
         if (r0, c0) != (r1, c1):
-            self.ws.merge_cells(start_row=r0, start_column=c0, end_row=r1, end_column=c1)
+            merge(self.ws, r0, c0, r1, c1)
 
     def text(self, r: int, c: int, s: str | None, *, bold=False, left=False, header=False, span_to: int | None = None,
              fill=None) -> None:

@@ -17,6 +17,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import layout as L
 from ..model import BUDGET_COLUMNS, BUDGET_ROWS, ProjectResult
 from .cells import (
+    finish_merges,
+    merge,
     BOLD_FONT,
     CENTER,
     LEFT,
@@ -66,7 +68,7 @@ def write_budget_table(ws: Worksheet, result: ProjectResult, first_row: int, tit
         cell = ws.cell(row, 1)
         set_text(cell, table_title(result))
         style(cell, font=BOLD_FONT, alignment=LEFT, border=None)
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=NCOLS)
+        merge(ws, row, 1, row, NCOLS)
         row += 1
     _write_header(ws, row, amount_unit(result))
     row += 2
@@ -101,10 +103,10 @@ def _write_header(ws: Worksheet, row: int, unit: str) -> None:
     titled = ((_COL[k], f"{L.BUDGET_COLUMN_TITLES[k]}({unit})") for k in UNIT_COLUMNS)
     for c, text in ((1, ITEM_TITLE), (2, NUMBER_TITLE), *titled):
         header(row, c, text)
-        ws.merge_cells(start_row=row, start_column=c, end_row=row + 1, end_column=c)
+        merge(ws, row, c, row + 1, c)
     first, last = _COL[FISCAL_COLUMNS[0]], _COL[FISCAL_COLUMNS[-1]]
     header(row, first, FISCAL_TITLE)
-    ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    merge(ws, row, first, row, last)
     for k in FISCAL_COLUMNS:
         header(row + 1, _COL[k], L.BUDGET_COLUMN_TITLES[k])
 
@@ -115,7 +117,7 @@ def write_budget_sheet(wb, result: ProjectResult, sheet_name: str = BUDGET_SHEET
     title = ws.cell(1, 1)
     set_text(title, table_title(result))
     style(title, font=TITLE_FONT, alignment=CENTER, border=None)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=NCOLS)
+    merge(ws, 1, 1, 1, NCOLS)
     ws.row_dimensions[1].height = 30
     meta = result.project.meta
     parts = [f"项目名称：{result.project.name}"]
@@ -126,12 +128,13 @@ def write_budget_sheet(wb, result: ProjectResult, sheet_name: str = BUDGET_SHEET
     info = ws.cell(2, 1)
     set_text(info, "　　".join(parts))
     style(info, font=BOLD_FONT, alignment=LEFT, border=None)
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=NCOLS)
+    merge(ws, 2, 1, 2, NCOLS)
     last = write_budget_table(ws, result, 3, title=None) - 1
     set_column_widths(ws, COLUMN_WIDTHS)
     fit_row_heights(ws, 2, last)
     print_landscape(ws, title_rows="1:4")
     ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.6, header=0.3, footer=0.3)
     ws.print_area = f"A1:{get_column_letter(NCOLS)}{last}"
+    finish_merges(ws)
     return ws
 

@@ -20,7 +20,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import absolute_coordinate
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 # ---- number formats ----------------------------------------------------------
@@ -152,6 +154,36 @@ def new_sheet(wb, sheet_name: str, index: int | None = None) -> Worksheet:
     if sheet_name.lower() in {name.lower() for name in wb.sheetnames}:  # Excel ignores case
         raise ValueError(f"工作表“{sheet_name}”已存在，不能重复生成")
     return wb.create_sheet(title=sheet_name, index=index)
+
+
+def merge(ws: Worksheet, start_row: int, start_column: int, end_row: int, end_column: int) -> None:
+    """Merge a range, like ws.merge_cells, but without openpyxl's per-cell border arithmetic (a new Border
+    hashed for every covered cell, most of the time spent writing a 附件1): the range is registered now and
+    `finish_merges` gives the covered cells their top-left cell's border when the sheet is done."""
+    if (start_row, start_column) == (end_row, end_column):
+        return
+    ws.merged_cells.add(MergedCellRange(ws, CellRange(min_col=start_column, min_row=start_row, max_col=end_column,
+                                                      max_row=end_row).coord))
+
+
+def finish_merges(ws: Worksheet) -> None:
+    """Turn the cells each merged range covers into MergedCells carrying the top-left cell's border
+    (the outer edges Excel and LibreOffice draw; inner ones are hidden by the merge). Idempotent."""
+    for mcr in ws.merged_cells.ranges:
+        top = ws._cells.get((mcr.min_row, mcr.min_col))
+        border = top._style.borderId if top is not None else 0
+        cells = mcr.cells
+        next(cells)
+        for row, col in cells:
+            cell = ws._cells.get((row, col))
+            if not isinstance(cell, MergedCell):
+                merged = MergedCell(ws, row, col)
+                if cell is not None:
+                    merged._style = copy(cell._style)
+                ws._cells[row, col] = cell = merged
+            if cell._style is None:
+                cell._style = StyleArray()
+            cell._style.borderId = border
 
 
 def internal_location(sheet: str, ref: str) -> str | None:

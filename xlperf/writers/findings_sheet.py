@@ -1,4 +1,5 @@
-"""The 校验结果 sheet: every finding, errors first, each 位置 a link to its cell."""
+"""The 校验结果 sheet: every finding, errors first, each 位置 a link to its cell (naming the project, as typed,
+when the sheet is a project's input sheet not named after it)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -10,6 +11,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import layout as L
 from ..model import ERROR, INFO, SEVERITIES, SEVERITY_LABELS, WARNING, Finding
 from .cells import (
+    finish_merges,
+    merge,
     CENTER,
     FONT_NAME,
     FONT_SIZE,
@@ -51,8 +54,10 @@ def sorted_findings(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: _ORDER.get(f.severity, len(_ORDER)))
 
 
-def write_findings_sheet(wb, findings: list[Finding], sheet_name: str = L.FINDINGS_SHEET) -> Worksheet:
-    """Add the 校验结果 sheet. 位置 links to its cell when that sheet is in wb."""
+def write_findings_sheet(wb, findings: list[Finding], sheet_name: str = L.FINDINGS_SHEET,
+                         sheets: Sequence[str] | None = None) -> Worksheet:
+    """Add the 校验结果 sheet. 位置 links to its cell when that sheet is in wb (or in `sheets`, the
+    sheets of the workbook this one is grafted into)."""
     ws = new_sheet(wb, sheet_name)
     ncols = len(L.FINDINGS_COLUMNS)
     for c, title in enumerate(L.FINDINGS_COLUMNS, start=1):
@@ -61,13 +66,13 @@ def write_findings_sheet(wb, findings: list[Finding], sheet_name: str = L.FINDIN
         style_header(cell)
     rows = sorted_findings(findings)
     for r, f in enumerate(rows, start=FIRST_ROW):
-        _write_finding(ws, r, f, wb.sheetnames)
+        _write_finding(ws, r, f, wb.sheetnames if sheets is None else sheets)
     last_row = HEADER_ROW + len(rows)
     if not rows:
         last_row = FIRST_ROW
         cell = ws.cell(FIRST_ROW, 1)
         set_text(cell, NO_FINDINGS)
-        ws.merge_cells(start_row=FIRST_ROW, start_column=1, end_row=FIRST_ROW, end_column=ncols)
+        merge(ws, FIRST_ROW, 1, FIRST_ROW, ncols)
         for c in range(1, ncols + 1):
             style(ws.cell(FIRST_ROW, c), alignment=CENTER)
     set_column_widths(ws, FINDINGS_COLUMN_WIDTHS)
@@ -75,6 +80,7 @@ def write_findings_sheet(wb, findings: list[Finding], sheet_name: str = L.FINDIN
     ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{last_row}"
     fit_row_heights(ws, HEADER_ROW, last_row)
     print_landscape(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
+    finish_merges(ws)
     return ws
 
 
@@ -83,7 +89,7 @@ def _write_finding(ws: Worksheet, row: int, f: Finding, sheets: Sequence[str]) -
     values = {
         SEVERITY_COLUMN: SEVERITY_LABELS.get(f.severity, f.severity),
         CODE_COLUMN: f.code,
-        WHERE_COLUMN: f.where,
+        WHERE_COLUMN: f.place,  # 项目1!E64（项目名称）: the project as typed, when the sheet is not named after it
         MESSAGE_COLUMN: f.message,
         PUBLISHED_COLUMN: f.published,
         EXPECTED_COLUMN: f.expected,

@@ -98,14 +98,18 @@ def _write(wb, fh) -> None:
     plain = io.BytesIO()
     wb.save(plain)
     info = source_info(wb)
-    if info is None or not info.password:
-        fh.write(plain.getbuffer())
+    _write_bytes(plain.getvalue(), info.password if info else None, fh)
+
+
+def _write_bytes(package: bytes, password: str | None, fh) -> None:
+    """package to fh, encrypted again with password when the file read was encrypted."""
+    if not password:
+        fh.write(package)
         return
     from msoffcrypto.format.ooxml import OOXMLFile
 
-    plain.seek(0)
     encrypted = io.BytesIO()
-    OOXMLFile(plain).encrypt(info.password, encrypted)
+    OOXMLFile(io.BytesIO(package)).encrypt(password, encrypted)
     fh.write(encrypted.getbuffer())
 
 
@@ -121,12 +125,31 @@ def save_workbook_atomic(wb, path: Path) -> Path:
     when the target is open in Excel, is not an .xlsx, would lose content
     openpyxl cannot keep, or cannot be written (permissions, disk full).
     """
-    from ..safety import WriteRefused, before_write, make_backup, os_reason
+    from ..safety import before_write
 
-    path = Path(path)
+    return replace_atomically(Path(path), lambda fh: _write(wb, fh), lambda target: before_write(wb, target))
+
+
+def write_package_atomic(wb, package: bytes, path: Path, macro: bool = False) -> Path:
+    """Write a finished package (xlperf.package) of the workbook wb was read as the same way: temporary
+    file, fsync, replace; encrypted again when the file read was. macro: the package is macro-enabled
+    (.xlsm), so the target must be an .xlsm too."""
+    from ..safety import before_write_package
+    from ..workbook_io import source_info
+
+    info = source_info(wb)
+    return replace_atomically(Path(path), lambda fh: _write_bytes(package, info.password if info else None, fh),
+                              lambda target: before_write_package(wb, target, macro))
+
+
+def replace_atomically(path: Path, write, check) -> Path:
+    """The one way xlperf replaces or creates a workbook file: check(target) (raises WriteRefused),
+    write(fh) into a temporary file beside it, fsync, keep a .bak, os.replace, fsync the folder."""
+    from ..safety import WriteRefused, make_backup, os_reason
+
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     directory = target.parent if str(target.parent) else Path(".")
-    before_write(wb, target)
+    check(target)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
@@ -139,7 +162,7 @@ def save_workbook_atomic(wb, path: Path) -> Path:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            _write(wb, fh)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)

@@ -1,0 +1,480 @@
+"""Take sheets out of a workbook package and graft sheets made elsewhere into it.
+
+What xlperf writes (附件1, 汇总, 校验结果, a new 录入表, the 项目清单 it keeps) is produced by
+openpyxl in a package of its own; this module moves those sheet parts, with the parts they need
+(drawings, charts, comments…), into the user's package. The only other parts edited are the ones
+that list sheets: [Content_Types].xml, xl/workbook.xml (sheets, sheet-scoped defined names, the
+active tab), xl/_rels/workbook.xml.rels, docProps/app.xml, xl/calcChain.xml (entries of removed
+sheets) and xl/styles.xml (formats appended). Every other part stays byte for byte.
+"""
+from __future__ import annotations
+
+import copy
+import posixpath
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .opc import MAIN_NS, R_NS, REL_NS, Package, PackageError, key, partname, rels_name, relative, resolve, serialise
+from .styles import StyleMap, merge_styles, restyle_sheet, used_styles
+
+_M = f"{{{MAIN_NS}}}"
+WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+_EP = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+_CP = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+# workbook children that come after <sheets> and before <definedNames> (where definedNames is put)
+_BEFORE_NAMES = ("sheets", "functionGroups", "externalReferences")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    index: int  # position among the workbook's sheets (what localSheetId counts)
+    sheet_id: str
+    rel_id: str
+    part: str | None  # None: the relationship names no part in the package
+    kind: str  # worksheet, chartsheet, dialogsheet…
+
+
+def sheets(package: Package) -> list[Sheet]:
+    workbook = package.main_document()
+    targets = {rel.id: (resolve(workbook, rel.target) if not rel.external else None, rel.kind)
+               for rel in package.rels(workbook)}
+    out = []
+    for i, el in enumerate(_sheets_element(package).findall(_M + "sheet")):
+        part, kind = targets.get(el.get(f"{{{R_NS}}}id") or "", (None, ""))
+        if part is not None and part not in package:
+            part = None
+        out.append(Sheet(el.get("name") or "", i, el.get("sheetId") or "", el.get(f"{{{R_NS}}}id") or "", part, kind))
+    return out
+
+
+def _sheets_element(package: Package) -> etree._Element:
+    found = package.xml(package.main_document()).find(_M + "sheets")
+    if found is None:
+        raise PackageError("工作簿主体（xl/workbook.xml）中没有工作表列表，无法在原文件上修改")
+    return found
+
+
+def _closure(package: Package, start: str) -> list[str]:
+    """start and every part reachable from it through internal relationships, in the order met."""
+    seen, order, todo = set(), [], [start]
+    while todo:
+        name = todo.pop(0)
+        if key(name) in seen or name not in package:
+            continue
+        seen.add(key(name))
+        order.append(package.get(name).name)
+        todo.extend(target for _, target in package.related(name))
+    return order
+
+
+# ---- taking sheets out -------------------------------------------------------------------
+def remove_sheets(package: Package, titles) -> list[str]:
+    """Take the sheets with these titles out of the workbook, with every part only they used.
+    Returns the titles removed (a title the workbook does not have is left out)."""
+    wanted = {t.lower() for t in titles}
+    listed = sheets(package)
+    gone = [s for s in listed if s.title.lower() in wanted]
+    if not gone:
+        return []
+    workbook = package.main_document()
+    root = package.xml(workbook)
+    sheets_el = _sheets_element(package)
+    new_index: dict[int, int] = {}
+    kept = 0
+    for s in listed:
+        if s in gone:
+            continue
+        new_index[s.index] = kept
+        kept += 1
+    for el in list(sheets_el.findall(_M + "sheet")):
+        if (el.get("name") or "").lower() in wanted:
+            sheets_el.remove(el)
+    _renumber_local_names(root, new_index)
+    _fix_views(root, kept)
+    for s in gone:
+        package.remove_relationship(workbook, s.rel_id)
+    candidates: list[str] = []
+    for s in gone:
+        if s.part is not None:
+            candidates.extend(_closure(package, s.part))
+    _remove_unreferenced(package, candidates)
+    _drop_calc_chain_entries(package, {s.sheet_id for s in gone})
+    _app_titles(package, remove=[s.title for s in gone])
+    package.touch(workbook)
+    return [s.title for s in gone]
+
+
+def _remove_unreferenced(package: Package, candidates: list[str]) -> None:
+    """Remove each candidate part no remaining relationship names (repeated: a drawing freed frees its chart)."""
+    candidates = [c for c in candidates if c in package]
+    while candidates:
+        referenced = package.referenced()
+        free = [c for c in candidates if key(c) not in referenced]
+        if not free:
+            return
+        for name in free:
+            package.remove(name)
+        candidates = [c for c in candidates if c in package]
+
+
+def _renumber_local_names(root: etree._Element, new_index: dict[int, int]) -> None:
+    names = root.find(_M + "definedNames")
+    if names is None:
+        return
+    for el in list(names):
+        local = el.get("localSheetId")
+        if local is None or not local.isdigit():
+            continue
+        if int(local) in new_index:
+            el.set("localSheetId", str(new_index[int(local)]))
+        else:
+            names.remove(el)  # the sheet it belonged to is gone
+    if len(names) == 0:
+        root.remove(names)
+
+
+def _fix_views(root: etree._Element, count: int) -> None:
+    for view in root.iter(_M + "workbookView"):
+        for attr in ("activeTab", "firstSheet"):
+            value = view.get(attr)
+            if value is not None and value.isdigit() and int(value) >= count:
+                view.set(attr, "0")
+
+
+def _drop_calc_chain_entries(package: Package, sheet_ids: set[str]) -> None:
+    """calcChain lists formula cells by sheetId; entries of removed sheets would make Excel repair the file."""
+    workbook = package.main_document()
+    for rel, target in package.related(workbook):
+        if rel.kind != "calcChain" or target not in package:
+            continue
+        root = package.xml(target)
+        current = None
+        dropped = False
+        for el in list(root):
+            i = el.get("i")
+            if i is not None:
+                current = i  # an entry without i belongs to the sheet of the entry before it
+            if current in sheet_ids:
+                # the next entry without its own i would now inherit the wrong sheet: give it its sheet
+                root.remove(el)
+                dropped = True
+            elif i is None and dropped and current is not None:
+                el.set("i", current)
+        if not dropped:
+            continue
+        if len(root) == 0:
+            package.remove_relationship(workbook, rel.id)
+            package.remove(target)
+        else:
+            package.touch(target)
+
+
+# ---- grafting sheets in ------------------------------------------------------------------
+def add_sheets(package: Package, produced: Package, titles, styles: StyleMap | None = None) -> StyleMap:
+    """Graft the sheets of `produced` with these titles (in this order) at the end of package's workbook,
+    with their parts, their sheet-scoped defined names and the formats they use."""
+    workbook = package.main_document()
+    root = package.xml(workbook)
+    sheets_el = _sheets_element(package)
+    styles = styles or StyleMap()
+    shared = _shared_strings(produced)
+    made = {s.title.lower(): s for s in sheets(produced)}
+    produced_root = produced.xml(produced.main_document())
+    existing = sheets(package)
+    next_id = max([int(s.sheet_id) for s in existing if s.sheet_id.isdigit()] + [0]) + 1
+    index = len(existing)
+    added = []
+    for title in titles:
+        source = made.get(title.lower())
+        if source is None or source.part is None:
+            raise PackageError(f"内部错误：生成的工作表“{title}”不在生成的文件中")
+        root_xml = produced.parse_fresh(source.part)
+        styles = _merge_styles(package, produced, root_xml, styles)
+        part = _copy_sheet(package, produced, source.part, styles, shared, root=root_xml)
+        rel_id = package.add_relationship(workbook, WORKSHEET_TYPE, part)
+        el = etree.SubElement(sheets_el, _M + "sheet")
+        el.set("name", source.title)
+        el.set("sheetId", str(next_id))
+        el.set(f"{{{R_NS}}}id", rel_id)
+        _copy_local_names(root, produced_root, source.index, index)
+        next_id += 1
+        index += 1
+        added.append(source.title)
+    _app_titles(package, add=added)
+    package.touch(workbook)
+    return styles
+
+
+def replace_sheet(package: Package, title: str, produced: Package, produced_title: str | None = None,
+                  styles: StyleMap | None = None) -> StyleMap:
+    """Put produced's sheet (same title unless produced_title) in the place of the workbook's sheet `title`:
+    same position, same sheetId, its parts and sheet-scoped names replaced."""
+    target = next((s for s in sheets(package) if s.title.lower() == title.lower()), None)
+    source = next((s for s in sheets(produced) if s.title.lower() == (produced_title or title).lower()), None)
+    if target is None or source is None or source.part is None:
+        raise PackageError(f"内部错误：找不到要替换的工作表“{title}”")
+    root_xml = produced.parse_fresh(source.part)
+    styles = _merge_styles(package, produced, root_xml, styles or StyleMap())
+    workbook = package.main_document()
+    root = package.xml(workbook)
+    old = _closure(package, target.part) if target.part is not None else []
+    if target.part is not None:
+        # the same part and relationship, new content: only the sheet's own rels and the parts it used change
+        rels = package.get(rels_name(target.part))
+        if rels is not None:
+            package.remove(rels.name)
+        _copy_sheet(package, produced, source.part, styles, _shared_strings(produced), sheet_name=target.part,
+                    root=root_xml)
+        _remove_unreferenced(package, old[1:])
+    else:
+        package.remove_relationship(workbook, target.rel_id)
+        part = _copy_sheet(package, produced, source.part, styles, _shared_strings(produced), root=root_xml)
+        rel_id = package.add_relationship(workbook, WORKSHEET_TYPE, part)
+        for el in _sheets_element(package).findall(_M + "sheet"):
+            if (el.get("name") or "").lower() == title.lower():
+                el.set(f"{{{R_NS}}}id", rel_id)
+    names = root.find(_M + "definedNames")
+    if names is not None:
+        for el in list(names):
+            if el.get("localSheetId") == str(target.index):
+                names.remove(el)
+    _copy_local_names(root, produced.xml(produced.main_document()), source.index, target.index)
+    package.touch(workbook)
+    return styles
+
+
+def _merge_styles(package: Package, produced: Package, sheet: etree._Element, styles: StyleMap) -> StyleMap:
+    """styles, grown by the formats a sheet of produced (its XML) uses that it does not map yet."""
+    produced_styles = _styles_part(produced)
+    if produced_styles is None:
+        return styles
+    xf, dxf = used_styles(sheet)
+    xf, dxf = xf - styles.xf.keys(), dxf - styles.dxf.keys()
+    if not xf and not dxf:
+        return styles
+    ours = _styles_part(package)
+    if ours is None:
+        # A package without a styles part (some generators): give it the producer's, indices unchanged.
+        workbook = package.main_document()
+        name = package.free_name("/xl/styles{}.xml", 1) if "/xl/styles.xml" in package else "/xl/styles.xml"
+        package.put(name, produced.blob(produced_styles), produced.content_type(produced_styles))
+        package.add_relationship(workbook, produced_styles_type(produced), name)
+        source = produced.xml(produced_styles)
+        n_xf = len(source.findall(f"{_M}cellXfs/{_M}xf"))
+        n_dxf = len(source.findall(f"{_M}dxfs/{_M}dxf"))
+        return StyleMap(xf={i: i for i in range(n_xf)}, dxf={i: i for i in range(n_dxf)})
+    new, changed = merge_styles(package.xml(ours), produced.xml(produced_styles), xf, dxf)
+    if changed:
+        package.touch(ours)
+    return StyleMap(xf={**styles.xf, **new.xf}, dxf={**styles.dxf, **new.dxf})
+
+
+def produced_styles_type(produced: Package) -> str:
+    for rel in produced.rels(produced.main_document()):
+        if rel.kind == "styles":
+            return rel.type
+    return "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+
+
+def _styles_part(package: Package) -> str | None:
+    for rel, target in package.related(package.main_document()):
+        if rel.kind == "styles" and target in package:
+            return target
+    return None
+
+
+def _shared_strings(package: Package) -> list[etree._Element]:
+    for rel, target in package.related(package.main_document()):
+        if rel.kind == "sharedStrings" and target in package:
+            return package.xml(target).findall(_M + "si")
+    return []
+
+
+def _numbered(name: str) -> str:
+    """A name template for parts like name: /xl/drawings/drawing1.xml → /xl/drawings/drawing{}.xml."""
+    directory, base = posixpath.split(name)
+    stem, ext = posixpath.splitext(base)
+    stem = re.sub(r"\d+$", "", stem)
+    return posixpath.join(directory, stem.replace("{", "").replace("}", "") + "{}" + ext)
+
+
+def _copy_sheet(package: Package, produced: Package, sheet_part: str, styles: StyleMap,
+                shared: list[etree._Element], sheet_name: str | None = None, root: etree._Element | None = None) -> str:
+    """Copy produced's sheet part (as sheet_name, else under a free name) and the parts it needs under free
+    names; returns the sheet's name in package."""
+    closure = _closure(produced, sheet_part)
+    names = {}
+    for name in closure:
+        new = sheet_name if sheet_name and key(name) == key(sheet_part) else package.free_name(_numbered(name))
+        package.put(new, b"")  # reserve it
+        names[key(name)] = new
+    for name in closure:
+        new = names[key(name)]
+        content_type = produced.content_type(name)
+        if key(name) == key(sheet_part):
+            root = root if root is not None else produced.parse_fresh(name)  # serialised at once: one sheet in memory
+            restyle_sheet(root, styles)
+            _inline_shared_strings(root, shared)
+            for view in root.iter(_M + "sheetView"):
+                view.attrib.pop("tabSelected", None)  # the workbook's active tab stays the only selected one
+            package.put(new, serialise(root), content_type)
+        else:
+            package.put(new, produced.blob(name), content_type)
+        rels = produced.rels(name)
+        if rels:
+            out = etree.Element(f"{{{_rel_ns()}}}Relationships", nsmap={None: _rel_ns()})
+            for rel in rels:
+                target = rel.target if rel.external else relative(new, names[key(resolve(name, rel.target))]) \
+                    if key(resolve(name, rel.target)) in names else rel.target
+                el = etree.SubElement(out, f"{{{_rel_ns()}}}Relationship", Id=rel.id, Type=rel.type, Target=target)
+                if rel.external:
+                    el.set("TargetMode", "External")
+            package.put_xml(rels_name(new), out)
+    return names[key(sheet_part)]
+
+
+def _rel_ns() -> str:
+    return REL_NS
+
+
+def _inline_shared_strings(root: etree._Element, shared: list[etree._Element]) -> None:
+    """Cells that point into the producer's sharedStrings part hold their text themselves instead."""
+    for c in root.iter(_M + "c"):
+        if c.get("t") != "s":
+            continue
+        v = c.find(_M + "v")
+        index = int(v.text) if v is not None and (v.text or "").strip().isdigit() else -1
+        if v is not None:
+            c.remove(v)
+        c.set("t", "inlineStr")
+        inline = etree.SubElement(c, _M + "is")
+        if 0 <= index < len(shared):
+            for child in shared[index]:
+                inline.append(copy.deepcopy(child))
+        else:
+            etree.SubElement(inline, _M + "t")
+
+
+def _copy_local_names(root: etree._Element, produced_root: etree._Element, source_index: int, index: int) -> None:
+    """The producer's defined names that belong to sheet source_index, as names of sheet index."""
+    produced_names = produced_root.find(_M + "definedNames")
+    if produced_names is None:
+        return
+    mine = [el for el in produced_names if el.get("localSheetId") == str(source_index)]
+    if not mine:
+        return
+    names = root.find(_M + "definedNames")
+    if names is None:
+        names = etree.Element(_M + "definedNames")
+        place = max((i for i, child in enumerate(root) if isinstance(child.tag, str)
+                     and etree.QName(child).localname in _BEFORE_NAMES), default=len(root) - 1)
+        root.insert(place + 1, names)
+    for el in mine:
+        new = copy.deepcopy(el)
+        new.set("localSheetId", str(index))
+        names.append(new)
+
+
+# ---- docProps -------------------------------------------------------------------------------
+def _app_titles(package: Package, add=(), remove=()) -> None:
+    """Keep docProps/app.xml's list of worksheet titles in step (when it has the usual shape)."""
+    part = next((target for rel, target in package.related("/") if rel.kind == "extended-properties"
+                 and target in package), None)
+    if part is None or not (add or remove):
+        return
+    try:
+        root = package.xml(part)
+    except PackageError:
+        return  # informational only: a part we cannot parse is left as it is
+    pairs = root.find(f"{{{_EP}}}HeadingPairs/{{{_VT}}}vector")
+    titles = root.find(f"{{{_EP}}}TitlesOfParts/{{{_VT}}}vector")
+    if pairs is None or titles is None:
+        return
+    variants = pairs.findall(f"{{{_VT}}}variant")
+    groups = []  # (count element, count)
+    for i in range(0, len(variants) - 1, 2):
+        count = variants[i + 1].find(f"{{{_VT}}}i4")
+        if count is None or not (count.text or "").strip().isdigit():
+            return
+        groups.append((count, int(count.text)))
+    strings = titles.findall(f"{{{_VT}}}lpstr")
+    if sum(n for _, n in groups) != len(strings) or not groups:
+        return
+    worksheet_names = {s.title for s in sheets(package) if s.kind == "worksheet"} | set(remove)
+    start, best, best_hits = 0, None, -1
+    for g, (count, n) in enumerate(groups):
+        hits = sum(1 for el in strings[start:start + n] if (el.text or "") in worksheet_names)
+        if hits > best_hits:
+            best, best_hits, best_start = g, hits, start
+        start += n
+    count, n = groups[best]
+    members = strings[best_start:best_start + n]
+    following = strings[best_start + n] if best_start + n < len(strings) else None
+    for el in members:
+        if (el.text or "") in set(remove):
+            titles.remove(el)
+            n -= 1
+    kept = [el for el in members if el.getparent() is not None]
+    if kept:
+        position = titles.index(kept[-1]) + 1
+    else:
+        position = titles.index(following) if following is not None else len(titles)
+    for title in add:
+        el = etree.Element(f"{{{_VT}}}lpstr")
+        el.text = title
+        titles.insert(position, el)
+        position += 1
+        n += 1
+    count.text = str(n)
+    titles.set("size", str(len(titles.findall(f"{{{_VT}}}lpstr"))))
+    package.touch(part)
+
+
+def local_names(package: Package, name: str) -> list[tuple[str, str]]:
+    """(sheet title, definition) of each sheet-scoped defined name `name`."""
+    titles = [s.title for s in sheets(package)]
+    names = package.xml(package.main_document()).find(_M + "definedNames")
+    out = []
+    for el in [] if names is None else names.findall(_M + "definedName"):
+        local = el.get("localSheetId") or ""
+        if el.get("name") == name and local.isdigit() and int(local) < len(titles):
+            out.append((titles[int(local)], el.text or ""))
+    return out
+
+
+def _custom_part(package: Package) -> str | None:
+    return next((target for rel, target in package.related("/") if rel.kind == "custom-properties"
+                 and target in package), None)
+
+
+def custom_property(package: Package, name: str) -> str | None:
+    """The text of a custom document property (docProps/custom.xml), or None."""
+    part = _custom_part(package)
+    if part is None:
+        return None
+    for el in package.xml(part).findall(f"{{{_CP}}}property"):
+        if el.get("name") == name:
+            return "".join(el.itertext())
+    return None
+
+
+def drop_custom_property(package: Package, name: str) -> bool:
+    """Remove a custom document property (docProps/custom.xml) by name; True when there was one."""
+    part = _custom_part(package)
+    if part is None:
+        return False
+    root = package.xml(part)
+    found = [el for el in root.findall(f"{{{_CP}}}property") if el.get("name") == name]
+    for el in found:
+        root.remove(el)
+    if found:
+        package.touch(part)
+    return bool(found)
+
+
+__all__ = ["Sheet", "sheets", "remove_sheets", "add_sheets", "replace_sheet", "drop_custom_property",
+           "partname", "PackageError"]
