@@ -8,7 +8,7 @@ import zipfile
 from lxml import etree
 
 from xlperf.package.opc import CT_NS, MAIN_NS, REL_NS, Package, key, partname
-from xlperf.package.write import grafted, saved
+from xlperf.package.write import saved
 from xlperf.profiles import load_profile
 from xlperf.template.build import new_workbook
 from xlperf.template.examples import example_project
@@ -135,4 +135,4 @@ def parse_all(data: bytes) -> list[str]:
 
 
 __all__ = ["with_master_sheets", "parts", "owned_parts", "changed_outside", "entries_kept", "parse_all",
-           "master_sheets", "partname", "REL_NS", "grafted"]
+           "master_sheets", "partname", "REL_NS"]

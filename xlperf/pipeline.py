@@ -75,7 +75,7 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
 
     Only xlperf's generated sheets change in the file: they are made in a workbook of their own and
     grafted into the package (`xlperf.package`); every other part comes back byte for byte."""
-    from .package.write import write_sheets
+    from .package.write import Grafting
     from .safety import writer_lock
 
     profile = profile or load_profile()
@@ -86,12 +86,18 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
         chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
         results = score_and_crosscheck(wb, path, profile, progress, crosscheck)
         findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
-        produced = Workbook()
-        produced.remove(produced.active)
         old = list(source_info(wb).generated_sheets)
-        annex_sheets, written = _write_generated(produced, set(wb.sheetnames) - set(old), results, findings,
-                                                 progress, chosen)
-        write_sheets(wb, produced, target, remove=old, add=written, drop_property=L.GENERATED_PROPERTY)
+        grafting = Grafting(wb)
+        grafting.remove(old)
+
+        def flush(produced: Workbook, titles: list[str]) -> Workbook:
+            grafting.add(produced, titles)
+            return _empty_workbook()
+
+        annex_sheets, _ = _write_generated(_empty_workbook(), set(wb.sheetnames) - set(old), results, findings,
+                                           progress, chosen, flush=flush)
+        grafting.drop_property(L.GENERATED_PROPERTY)
+        grafting.write(target)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
 
 
@@ -150,9 +156,14 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
     return annex_names
 
 
+GRAFT_BATCH = 100  # 附件1 sheets produced per workbook before they are grafted into the file
+
+
 def _write_generated(wb: Workbook, taken: set[str], results: list[ProjectResult], findings, progress: Progress | None,
-                     form) -> tuple[list[str | None], list[str]]:
+                     form, flush: Callable[[Workbook, list[str]], Workbook] | None = None) -> tuple[list[str | None], list[str]]:
     """Write 汇总, 校验结果 and each 附件1 into wb under names not in taken (case aside).
+    flush(wb, titles), when given, takes the sheets written so far (every GRAFT_BATCH 附件1 and at the end)
+    and returns the workbook to go on in: memory holds one batch, not the whole year.
     Returns (the 附件1 name of each result or None, every sheet written in order)."""
     from .writers.annex import write_annex_sheet
     from .writers.findings_sheet import write_findings_sheet
@@ -172,15 +183,27 @@ def _write_generated(wb: Workbook, taken: set[str], results: list[ProjectResult]
     listed = [(r, n) for r, n in zip(results, annex_names) if not is_unfilled(r.project)]  # unused sheets left out
     write_summary_sheet(wb, [r for r, _ in listed], sheet_name=summary, annex_sheets=[n for _, n in listed])
     write_findings_sheet(wb, list(findings), sheet_name=findings_name, sheets=sorted(taken))
+    batch = [summary, findings_name]
     for i, (result, name) in enumerate(zip(results, annex_names), start=1):
         if name is not None:
             write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
                               year=result.project.meta.get("year") or None, form=form)
+            batch.append(name)
+        if flush is not None and len(batch) >= GRAFT_BATCH:
+            record_generated(wb, batch)
+            wb, batch = flush(wb, batch), []
         if progress:
             progress("生成附件1", i, len(results))
-    written = [summary, findings_name, *(n for n in annex_names if n is not None)]
-    record_generated(wb, written)
-    return annex_names, written
+    record_generated(wb, batch)
+    if flush is not None and batch:
+        flush(wb, batch)
+    return annex_names, [summary, findings_name, *(n for n in annex_names if n is not None)]
+
+
+def _empty_workbook() -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    return wb
 
 
 class _CachedValues:

@@ -743,13 +743,13 @@ def _generated_in(package: bytes) -> list[str] | None:
 
 
 def _without_sheets(package: bytes, titles: list[str]) -> bytes:
-    """A copy of the package without these sheets, for reading only (stored, not compressed)."""
+    """A copy of the package without these sheets, for reading only (the other members copied as stored)."""
     from .package.graft import remove_sheets
     from .package.opc import Package
 
     pkg = Package.from_bytes(package)
     remove_sheets(pkg, titles)
-    return pkg.to_bytes(compress=False)
+    return pkg.to_bytes()
 
 
 def _generated_sheets(wb: Workbook) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import struct
 import zipfile
 from dataclasses import dataclass, field
 
@@ -64,10 +65,47 @@ def relative(source: str, target: str) -> str:
 @dataclass
 class Part:
     name: str  # as the package spells it, with the leading slash
-    blob: bytes
+    _blob: bytes | None
     info: zipfile.ZipInfo | None = None  # the member it was read from (its metadata is kept)
     root: etree._Element | None = field(default=None, repr=False)
     touched: bool = False
+    source: "_Source | None" = field(default=None, repr=False)  # where its compressed bytes are, until read
+
+    @property
+    def blob(self) -> bytes:
+        if self._blob is None:
+            self._blob = self.source.read(self.info)
+        return self._blob
+
+    @blob.setter
+    def blob(self, value: bytes) -> None:
+        self._blob, self.source = value, None
+
+    @property
+    def unchanged(self) -> bool:
+        """Still the member it was read as: copied to the new package as its compressed bytes."""
+        return self.source is not None and not self.touched
+
+
+class _Source:
+    """The zip a package was read from: members decompressed on demand, or copied compressed."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.zip = zipfile.ZipFile(io.BytesIO(data))
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        return self.zip.read(info)
+
+    def raw(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's bytes as stored (compressed), from its local header."""
+        offset = info.header_offset
+        header = self.data[offset:offset + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_len + extra_len
+        return self.data[start:start + info.compress_size]
 
 
 @dataclass(frozen=True)
@@ -92,9 +130,10 @@ class Package:
     # ---- reading and writing the zip ---------------------------------------------------
     @classmethod
     def from_bytes(cls, data: bytes) -> "Package":
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            parts = [Part(partname(info.filename), zf.read(info), info) for info in zf.infolist()
-                     if not info.is_dir()]
+        """The package in data; each part's bytes are decompressed only when asked for."""
+        source = _Source(data)
+        parts = [Part(partname(info.filename), None, info, source=source) for info in source.zip.infolist()
+                 if not info.is_dir()]
         package = cls(parts)
         if CONTENT_TYPES.lower() not in package._parts:
             raise PackageError("文件中缺少 [Content_Types].xml，不是完整的 Excel 工作簿")
@@ -107,6 +146,9 @@ class Package:
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
             for part in self._parts.values():
+                if part.unchanged and compress and part.info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    _write_raw(zf, part.info, part.source.raw(part.info))  # byte for byte, not even recompressed
+                    continue
                 if part.touched and part.root is not None:
                     part.blob = serialise(part.root)
                     part.touched = False
@@ -162,7 +204,7 @@ class Package:
         """Add (or replace) a part with these bytes; with content_type, its Override is written too."""
         name = partname(name)
         old = self._parts.get(key(name))
-        part = Part(old.name if old else name, blob, old.info if old else None)
+        part = Part(old.name if old else name, blob, old.info if old else None)  # no source: written anew
         self._parts[key(name)] = part
         if content_type:
             self.set_content_type(part.name, content_type)
@@ -286,6 +328,23 @@ class Package:
 
 def serialise(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _write_raw(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
+    """Append a member whose compressed bytes are copied as they are: a local header made from info (sizes and
+    CRC in it, no data descriptor), the bytes, and its entry for the central directory zf writes on close."""
+    copy = _copy_info(info)
+    copy.compress_type = info.compress_type
+    copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
+    copy.flag_bits = info.flag_bits & ~0x08  # sizes are in the header: no data descriptor follows
+    copy.extra = zipfile._strip_extra(info.extra, (0x0001,))  # a stale zip64 record is made again if needed
+    copy.header_offset = zf.fp.tell()
+    zf.fp.write(copy.FileHeader(zip64=copy.file_size > zipfile.ZIP64_LIMIT or copy.compress_size > zipfile.ZIP64_LIMIT))
+    zf.fp.write(raw)
+    zf.filelist.append(copy)
+    zf.NameToInfo[copy.filename] = copy
+    zf.start_dir = zf.fp.tell()
+    zf._didModify = True
 
 
 def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

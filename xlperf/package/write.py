@@ -1,6 +1,7 @@
 """What the writing commands call: the workbook read, plus sheets produced by openpyxl, into the file.
 
-    write_sheets(wb, produced, target, remove=[...], add=[...], replace=[...])
+    Grafting(wb).remove([...]) / .add(produced, [...]) / .replace(produced, [...]) / .write(target)
+    write_sheets(wb, produced, target, remove=[...], add=[...], replace=[...])   (the same, in one call)
 
 wb is the workbook as `workbook_io.open_workbook` read it (its package bytes travel with it);
 produced is an openpyxl Workbook holding the sheets to add or to put in place of others. Only those
@@ -24,40 +25,74 @@ def saved(wb) -> bytes:
     return out.getvalue()
 
 
-def grafted(source: bytes, produced: bytes | None, remove=(), add=(), replace=(), drop_property: str | None = None) -> bytes:
-    """source with the sheets `remove` taken out, `replace` put in place and `add` appended from produced."""
-    package = Package.from_bytes(source)
-    made = Package.from_bytes(produced) if produced is not None else None
-    styles = StyleMap()
-    for title in replace:
-        styles = replace_sheet(package, title, made, styles=styles)
-    remove_sheets(package, remove)
-    if add:
-        add_sheets(package, made, add, styles)
-    if drop_property:
-        drop_custom_property(package, drop_property)
-    return package.to_bytes()
-
-
 def is_macro_enabled(package: bytes) -> bool:
     """Whether the package's workbook is an .xlsm's (its content type says macroEnabled)."""
-    pkg = Package.from_bytes(package)
-    return MACRO_MARK in (pkg.content_type(pkg.main_document()) or "").lower()
+    try:
+        pkg = Package.from_bytes(package)
+        return MACRO_MARK in (pkg.content_type(pkg.main_document()) or "").lower()
+    except PackageError:
+        return False
+
+
+class Grafting:
+    """Changes to the file wb was read from, made part by part, then written once:
+
+        g = Grafting(wb); g.remove([...]); g.add(produced, [...]); g.replace(produced, [...]); g.write(target)
+    """
+
+    def __init__(self, wb):
+        from ..safety import WriteRefused
+        from ..workbook_io import source_info
+
+        info = source_info(wb)
+        if info is None or info.package is None:
+            raise WriteRefused("内部错误：工作簿不是从文件读取的，无法在原文件上修改")
+        self.wb = wb
+        self.macro = is_macro_enabled(info.package)
+        self.package = self._guard(lambda: Package.from_bytes(info.package))
+
+    def _guard(self, action):
+        from ..safety import WriteRefused
+
+        try:
+            return action()
+        except PackageError as exc:
+            raise WriteRefused(f"无法修改工作簿：{exc}；原文件未被改动") from None
+
+    def remove(self, titles) -> None:
+        self._guard(lambda: remove_sheets(self.package, titles))
+
+    def add(self, produced, titles) -> None:
+        """Graft produced's (an openpyxl Workbook's) sheets with these titles at the end."""
+        made = Package.from_bytes(saved(produced))
+        self._guard(lambda: add_sheets(self.package, made, titles))
+
+    def replace(self, produced, titles) -> None:
+        """Put produced's sheets with these titles in the place of the file's sheets of the same titles."""
+        made = Package.from_bytes(saved(produced))
+        styles = StyleMap()
+        for title in titles:
+            styles = self._guard(lambda: replace_sheet(self.package, title, made, styles=styles))
+
+    def drop_property(self, name: str) -> None:
+        self._guard(lambda: drop_custom_property(self.package, name))
+
+    def write(self, target: Path) -> Path:
+        """Write atomically (with the .bak policy); raises WriteRefused with a Chinese message."""
+        from ..writers.save import write_package_atomic
+
+        data = self._guard(self.package.to_bytes)
+        return write_package_atomic(self.wb, data, target, macro=self.macro)
 
 
 def write_sheets(wb, produced, target: Path, remove=(), add=(), replace=(), drop_property: str | None = None) -> Path:
     """Graft and write atomically (with the .bak policy); raises WriteRefused with a Chinese message."""
-    from ..safety import WriteRefused
-    from ..workbook_io import source_info
-    from ..writers.save import write_package_atomic
-
-    info = source_info(wb)
-    if info is None or info.package is None:
-        raise WriteRefused("内部错误：工作簿不是从文件读取的，无法在原文件上修改")
-    try:
-        data = grafted(info.package, saved(produced) if produced is not None else None,
-                       remove=remove, add=add, replace=replace, drop_property=drop_property)
-        macro = is_macro_enabled(info.package)
-    except PackageError as exc:
-        raise WriteRefused(f"无法写入“{Path(target).name}”：{exc}；原文件未被改动") from None
-    return write_package_atomic(wb, data, target, macro=macro)
+    grafting = Grafting(wb)
+    if replace:
+        grafting.replace(produced, replace)
+    grafting.remove(remove)
+    if add:
+        grafting.add(produced, add)
+    if drop_property:
+        grafting.drop_property(drop_property)
+    return grafting.write(target)
