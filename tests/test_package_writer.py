@@ -349,3 +349,81 @@ def test_libreoffice_computes_the_same_user_sheets_after_recalc(tmp_path):
         assert got == want, name
         checked += 1
     assert checked >= 8
+
+
+# ---- what a review of the writer found ------------------------------------------------------------------
+def _workbook_view(path: Path) -> dict:
+    root = etree.fromstring(zipfile.ZipFile(path).read("xl/workbook.xml"))
+    return dict(root.find(f"{M}bookViews/{M}workbookView").attrib)
+
+
+M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _select(path: Path, title: str) -> None:
+    """Save the workbook as Excel would with `title` the active, selected tab."""
+    package = Package.from_bytes(path.read_bytes())
+    for s in sheets(package):
+        root = package.xml(s.part)
+        for view in root.iter(M + "sheetView"):
+            if s.title == title:
+                view.set("tabSelected", "1")
+            else:
+                view.attrib.pop("tabSelected", None)
+        package.touch(s.part)
+        if s.title == title:
+            package.xml(package.main_document()).find(f"{M}bookViews/{M}workbookView").set("activeTab", str(s.index))
+    package.touch(package.main_document())
+    path.write_bytes(package.to_bytes())
+
+
+def test_the_active_tab_follows_its_sheet(tmp_path):
+    path = master(tmp_path)
+    recalc_workbook(path, profile=PROFILE)
+    assert runner.invoke(app, ["add-project", str(path), "--name", "新增项目", "--example"]).exit_code == 0
+    _select(path, "新增项目")  # after the generated sheets: they are replaced before it
+    recalc_workbook(path, profile=PROFILE)
+    titles = openpyxl.load_workbook(path).sheetnames
+    assert titles[int(_workbook_view(path)["activeTab"])] == "新增项目"
+    _select(path, "汇总")  # a sheet removed and made again: the active tab stays a selected, visible sheet
+    assert runner.invoke(app, ["remove-project", str(path), "--name", "新增项目"]).exit_code == 0
+    titles = openpyxl.load_workbook(path).sheetnames
+    assert titles[int(_workbook_view(path)["activeTab"])] == "汇总"
+
+
+def test_excel_recalculates_the_users_formulas_on_open(tmp_path):
+    """A user's formula that reads 汇总 keeps its cached value in the file, and Excel recomputes it on open."""
+    path = master(tmp_path)
+    recalc_workbook(path, profile=PROFILE)
+    root = etree.fromstring(zipfile.ZipFile(path).read("xl/workbook.xml"))
+    assert root.find(M + "calcPr").get("fullCalcOnLoad") == "1"
+
+
+def test_a_replaced_sheet_leaves_no_calc_chain_entries(tmp_path):
+    path = master(tmp_path)
+    package = Package.from_bytes(path.read_bytes())
+    ids = {s.title: s.sheet_id for s in sheets(package)}
+    chain = (f'<calcChain xmlns="{M[1:-1]}"><c r="B1" i="{ids["我的数据"]}"/><c r="J3" i="{ids[L.PROJECT_LIST_SHEET]}"/>'
+             f'<c r="J4"/></calcChain>')
+    package.put("/xl/calcChain.xml", chain.encode(), "application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml")
+    package.add_relationship(package.main_document(),
+                             "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain", "/xl/calcChain.xml")
+    path.write_bytes(package.to_bytes())
+    assert runner.invoke(app, ["add-project", str(path), "--name", "新增项目"]).exit_code == 0
+    root = etree.fromstring(zipfile.ZipFile(path).read("xl/calcChain.xml"))
+    assert [(c.get("r"), c.get("i")) for c in root] == [("B1", ids["我的数据"])]
+
+
+def test_formats_excel_writes_differently_are_not_appended_again(tmp_path):
+    """Excel writes <b/> where openpyxl writes <b val="1"/>: after Excel saved the file, recalc finds its formats."""
+    path = master(tmp_path)
+    recalc_workbook(path, profile=PROFILE)
+    package = Package.from_bytes(path.read_bytes())
+    styles = next(t for r, t in package.related(package.main_document()) if r.kind == "styles")
+    for el in package.xml(styles).iter(M + "b", M + "i"):
+        el.attrib.pop("val", None)
+    package.touch(styles)
+    path.write_bytes(package.to_bytes())
+    before = len(etree.fromstring(zipfile.ZipFile(path).read("xl/styles.xml")).find(M + "cellXfs"))
+    recalc_workbook(path, profile=PROFILE)
+    assert len(etree.fromstring(zipfile.ZipFile(path).read("xl/styles.xml")).find(M + "cellXfs")) == before

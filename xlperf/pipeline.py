@@ -94,9 +94,10 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
             grafting.add(produced, titles)
             return _empty_workbook()
 
-        annex_sheets, _ = _write_generated(_empty_workbook(), set(wb.sheetnames) - set(old), results, findings,
-                                           progress, chosen, flush=flush)
+        annex_sheets, _ = _write_generated(_empty_workbook(), set(grafting.titles()) | set(wb.sheetnames), results,
+                                           findings, progress, chosen, flush=flush)
         grafting.drop_property(L.GENERATED_PROPERTY)
+        grafting.recalculate_on_open()
         grafting.write(target)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
 

@@ -10,6 +10,7 @@ sheets) and xl/styles.xml (formats appended). Every other part stays byte for by
 from __future__ import annotations
 
 import copy
+import io
 import posixpath
 import re
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ def remove_sheets(package: Package, titles) -> list[str]:
         if (el.get("name") or "").lower() in wanted:
             sheets_el.remove(el)
     _renumber_local_names(root, new_index)
-    _fix_views(root, kept)
+    _fix_views(package, root, listed, new_index)
     for s in gone:
         package.remove_relationship(workbook, s.rel_id)
     candidates: list[str] = []
@@ -137,12 +138,37 @@ def _renumber_local_names(root: etree._Element, new_index: dict[int, int]) -> No
         root.remove(names)
 
 
-def _fix_views(root: etree._Element, count: int) -> None:
+def _fix_views(package: Package, root: etree._Element, listed: list[Sheet], new_index: dict[int, int]) -> None:
+    """The active tab and the first tab shown follow their sheets; when the active sheet itself is gone,
+    the kept sheet the user had selected (tabSelected) becomes active, else the first visible one."""
+    states = [el.get("state") or "visible" for el in _sheets_element(package).findall(_M + "sheet")]
+    kept = [s for s in listed if s.index in new_index]
+    visible = [new_index[s.index] for s, state in zip(kept, states) if state == "visible"]
     for view in root.iter(_M + "workbookView"):
-        for attr in ("activeTab", "firstSheet"):
-            value = view.get(attr)
-            if value is not None and value.isdigit() and int(value) >= count:
-                view.set(attr, "0")
+        active = view.get("activeTab") or "0"
+        old = int(active) if active.isdigit() else 0
+        if old in new_index:
+            new = new_index[old]
+        else:
+            selected = [new_index[s.index] for s in kept if s.part and _tab_selected(package, s.part)]
+            new = (selected or visible or [0])[0]
+        if view.get("activeTab") is not None or new:
+            view.set("activeTab", str(new))
+        first = view.get("firstSheet")
+        if first is not None and first.isdigit():
+            shown = new_index.get(int(first), min((i for i in new_index.values()), default=0))
+            view.set("firstSheet", str(min(shown, new)))
+
+
+def _tab_selected(package: Package, part: str) -> bool:
+    """Whether the sheet's first sheetView is selected (read up to that element, not the whole sheet)."""
+    try:
+        for _, el in etree.iterparse(io.BytesIO(package.blob(part)), events=("start",), tag=_M + "sheetView",
+                                     resolve_entities=False, no_network=True):
+            return el.get("tabSelected") in ("1", "true")
+    except etree.XMLSyntaxError:
+        return False
+    return False
 
 
 def _drop_calc_chain_entries(package: Package, sheet_ids: set[str]) -> None:
@@ -192,6 +218,8 @@ def add_sheets(package: Package, produced: Package, titles, styles: StyleMap | N
         source = made.get(title.lower())
         if source is None or source.part is None:
             raise PackageError(f"内部错误：生成的工作表“{title}”不在生成的文件中")
+        if source.title.lower() in {s.title.lower() for s in sheets(package)}:
+            raise PackageError(f"工作簿中已有名为“{source.title}”的工作表（可能是文件中缺少内容的工作表），不能再增加同名工作表")
         root_xml = produced.parse_fresh(source.part)
         styles = _merge_styles(package, produced, root_xml, styles)
         part = _copy_sheet(package, produced, source.part, styles, shared, root=root_xml)
@@ -237,6 +265,7 @@ def replace_sheet(package: Package, title: str, produced: Package, produced_titl
         for el in _sheets_element(package).findall(_M + "sheet"):
             if (el.get("name") or "").lower() == title.lower():
                 el.set(f"{{{R_NS}}}id", rel_id)
+    _drop_calc_chain_entries(package, {target.sheet_id})  # its formula cells are not where they were
     names = root.find(_M + "definedNames")
     if names is not None:
         for el in list(names):
@@ -432,6 +461,23 @@ def _app_titles(package: Package, add=(), remove=()) -> None:
     count.text = str(n)
     titles.set("size", str(len(titles.findall(f"{{{_VT}}}lpstr"))))
     package.touch(part)
+
+
+def recalculate_on_open(package: Package) -> None:
+    """Ask Excel to recalculate every formula when it opens the file (calcPr/@fullCalcOnLoad): the user's own
+    formulas and charts that read xlperf's sheets would otherwise show their old cached values until F9.
+    The cached values stay in the file for readers that do not calculate."""
+    workbook = package.main_document()
+    root = package.xml(workbook)
+    calc = root.find(_M + "calcPr")
+    if calc is None:
+        calc = etree.Element(_M + "calcPr")
+        place = max((i for i, child in enumerate(root) if isinstance(child.tag, str)
+                     and etree.QName(child).localname in (*_BEFORE_NAMES, "definedNames")), default=len(root) - 1)
+        root.insert(place + 1, calc)
+    if calc.get("fullCalcOnLoad") not in ("1", "true"):
+        calc.set("fullCalcOnLoad", "1")
+        package.touch(workbook)
 
 
 def local_names(package: Package, name: str) -> list[tuple[str, str]]:

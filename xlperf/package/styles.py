@@ -28,10 +28,23 @@ class StyleMap:
     dxf: dict[int, int] = field(default_factory=dict)
 
 
+_TRUE = frozenset({"1", "true"})
+_FALSE = frozenset({"0", "false"})
+# Attributes whose value is the default, written by one program and left out by another (Excel writes <b/>,
+# openpyxl <b val="1"/>): equal formats must compare equal, or every re-save by Excel appends them again.
+_DEFAULTS = {
+    **{(tag, "val"): _TRUE for tag in ("b", "i", "strike", "outline", "shadow", "condense", "extend")},
+    ("u", "val"): frozenset({"single"}),
+    ("xf", "pivotButton"): _FALSE, ("xf", "quotePrefix"): _FALSE,
+}
+
+
 def content_key(el: etree._Element) -> tuple:
-    """An element by its content: local name, attributes, text and children, whatever the prefixes."""
-    return (etree.QName(el).localname, tuple(sorted((etree.QName(k).localname, v) for k, v in el.attrib.items())),
-            (el.text or "").strip(), tuple(content_key(child) for child in el if isinstance(child.tag, str)))
+    """An element by its content: local name, attributes (defaults left out), text and children, whatever the prefixes."""
+    name = etree.QName(el).localname
+    attrs = tuple(sorted((etree.QName(k).localname, v) for k, v in el.attrib.items()
+                         if v not in _DEFAULTS.get((name, etree.QName(k).localname), ())))
+    return (name, attrs, (el.text or "").strip(), tuple(content_key(child) for child in el if isinstance(child.tag, str)))
 
 
 def _list(root: etree._Element, name: str) -> etree._Element:

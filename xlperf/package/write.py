@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .graft import add_sheets, drop_custom_property, remove_sheets, replace_sheet
+from .graft import add_sheets, drop_custom_property, recalculate_on_open, remove_sheets, replace_sheet, sheets
 from .opc import Package, PackageError
 from .styles import StyleMap
 
@@ -73,6 +73,13 @@ class Grafting:
         styles = StyleMap()
         for title in titles:
             styles = self._guard(lambda: replace_sheet(self.package, title, made, styles=styles))
+
+    def titles(self) -> list[str]:
+        """The titles of the file's sheets now (openpyxl may not have loaded all of them)."""
+        return [s.title for s in sheets(self.package)]
+
+    def recalculate_on_open(self) -> None:
+        self._guard(lambda: recalculate_on_open(self.package))
 
     def drop_property(self, name: str) -> None:
         self._guard(lambda: drop_custom_property(self.package, name))
