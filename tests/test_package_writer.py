@@ -427,3 +427,32 @@ def test_formats_excel_writes_differently_are_not_appended_again(tmp_path):
     before = len(etree.fromstring(zipfile.ZipFile(path).read("xl/styles.xml")).find(M + "cellXfs"))
     recalc_workbook(path, profile=PROFILE)
     assert len(etree.fromstring(zipfile.ZipFile(path).read("xl/styles.xml")).find(M + "cellXfs")) == before
+
+
+def test_a_generated_sheet_the_user_hid_stays_hidden(tmp_path):
+    path = master(tmp_path)
+    recalc_workbook(path, profile=PROFILE)
+    wb = openpyxl.load_workbook(path)
+    package = Package.from_bytes(path.read_bytes())
+    root = package.xml(package.main_document())
+    for el in root.iter(M + "sheet"):
+        if el.get("name") == "校验结果":
+            el.set("state", "hidden")
+    package.touch(package.main_document())
+    path.write_bytes(package.to_bytes())
+    recalc_workbook(path, profile=PROFILE)
+    wb = openpyxl.load_workbook(path)
+    assert wb["校验结果"].sheet_state == "hidden" and wb["汇总"].sheet_state == "visible"
+    assert wb.sheetnames[int(_workbook_view(path).get("activeTab", 0))] != "校验结果"
+
+
+def test_two_parts_whose_names_differ_only_in_case_are_refused(tmp_path):
+    from xlperf.package.opc import PackageError
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as z, zipfile.ZipFile(io.BytesIO(user_book())) as src:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+        z.writestr("XL/Styles.xml", src.read("xl/styles.xml"))
+    with pytest.raises(PackageError):
+        Package.from_bytes(data.getvalue())

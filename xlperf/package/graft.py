@@ -463,6 +463,30 @@ def _app_titles(package: Package, add=(), remove=()) -> None:
     package.touch(part)
 
 
+def sheet_states(package: Package, titles: set[str]) -> dict[str, str]:
+    """lower-cased title → state (hidden, veryHidden) of the sheets with these titles that are not visible."""
+    return {(el.get("name") or "").lower(): el.get("state") for el in _sheets_element(package).findall(_M + "sheet")
+            if (el.get("name") or "").lower() in titles and el.get("state") in ("hidden", "veryHidden")}
+
+
+def set_sheet_states(package: Package, states: dict[str, str]) -> None:
+    """Hide the sheets named (title → state); the active tab is never one of them."""
+    if not states:
+        return
+    wanted = {t.lower(): v for t, v in states.items()}
+    elements = _sheets_element(package).findall(_M + "sheet")
+    for el in elements:
+        if (el.get("name") or "").lower() in wanted:
+            el.set("state", wanted[(el.get("name") or "").lower()])
+    root = package.xml(package.main_document())
+    visible = [i for i, el in enumerate(elements) if (el.get("state") or "visible") == "visible"]
+    for view in root.iter(_M + "workbookView"):
+        active = int(view.get("activeTab") or 0) if (view.get("activeTab") or "0").isdigit() else 0
+        if visible and active not in visible:
+            view.set("activeTab", str(visible[0]))
+    package.touch(package.main_document())
+
+
 def recalculate_on_open(package: Package) -> None:
     """Ask Excel to recalculate every formula when it opens the file (calcPr/@fullCalcOnLoad): the user's own
     formulas and charts that read xlperf's sheets would otherwise show their old cached values until F9.

@@ -125,7 +125,10 @@ class Package:
     def __init__(self, parts: list[Part]):
         self._parts: dict[str, Part] = {}
         for part in parts:
-            self._parts.setdefault(key(part.name), part)
+            if key(part.name) in self._parts:  # invalid OPC: refused rather than one of them quietly lost
+                raise PackageError(f"文件中有两个只差大小写或重名的内部文件（{part.name}），文件可能被其他程序改坏；"
+                                   "请在 Excel 中打开后另存为新的 .xlsx")
+            self._parts[key(part.name)] = part
 
     # ---- reading and writing the zip ---------------------------------------------------
     @classmethod

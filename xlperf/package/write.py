@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .graft import add_sheets, drop_custom_property, recalculate_on_open, remove_sheets, replace_sheet, sheets
+from .graft import (add_sheets, drop_custom_property, recalculate_on_open, remove_sheets, replace_sheet, set_sheet_states,
+                    sheet_states, sheets)
 from .opc import Package, PackageError
 from .styles import StyleMap
 
@@ -23,15 +24,6 @@ def saved(wb) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def is_macro_enabled(package: bytes) -> bool:
-    """Whether the package's workbook is an .xlsm's (its content type says macroEnabled)."""
-    try:
-        pkg = Package.from_bytes(package)
-        return MACRO_MARK in (pkg.content_type(pkg.main_document()) or "").lower()
-    except PackageError:
-        return False
 
 
 class Grafting:
@@ -48,8 +40,10 @@ class Grafting:
         if info is None or info.package is None:
             raise WriteRefused("内部错误：工作簿不是从文件读取的，无法在原文件上修改")
         self.wb = wb
-        self.macro = is_macro_enabled(info.package)
         self.package = self._guard(lambda: Package.from_bytes(info.package))
+        self.macro = MACRO_MARK in (self.package.content_type(self.package.main_document()) or "").lower()
+        self._made: dict[int, Package] = {}  # each produced workbook saved once
+        self._states: dict[str, str] = {}  # hidden/veryHidden of the sheets taken out, for their successors
 
     def _guard(self, action):
         from ..safety import WriteRefused
@@ -59,17 +53,26 @@ class Grafting:
         except PackageError as exc:
             raise WriteRefused(f"无法修改工作簿：{exc}；原文件未被改动") from None
 
+    def _produced(self, produced) -> Package:
+        if id(produced) not in self._made:
+            self._made = {id(produced): Package.from_bytes(saved(produced))}  # the last one only: memory
+        return self._made[id(produced)]
+
     def remove(self, titles) -> None:
+        wanted = {t.lower() for t in titles}
+        self._states.update(sheet_states(self.package, wanted))
         self._guard(lambda: remove_sheets(self.package, titles))
 
     def add(self, produced, titles) -> None:
-        """Graft produced's (an openpyxl Workbook's) sheets with these titles at the end."""
-        made = Package.from_bytes(saved(produced))
+        """Graft produced's (an openpyxl Workbook's) sheets with these titles at the end; a sheet that replaces
+        one the user had hidden stays hidden."""
+        made = self._produced(produced)
         self._guard(lambda: add_sheets(self.package, made, titles))
+        set_sheet_states(self.package, {t: self._states[t.lower()] for t in titles if t.lower() in self._states})
 
     def replace(self, produced, titles) -> None:
         """Put produced's sheets with these titles in the place of the file's sheets of the same titles."""
-        made = Package.from_bytes(saved(produced))
+        made = self._produced(produced)
         styles = StyleMap()
         for title in titles:
             styles = self._guard(lambda: replace_sheet(self.package, title, made, styles=styles))
