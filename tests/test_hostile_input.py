@@ -363,3 +363,21 @@ def test_every_real_excel_file_opens_or_gets_a_chinese_message():
             message = str(exc)
             assert path.name in message and not ENGLISH_EXCEPTION.search(message), (path.name, message)
     assert opened > 250
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_convert_reads_chinese_csv_in_any_of_its_usual_encodings(tmp_path, encoding):
+    """A CSV saved by Excel/WPS in China (GB18030) or elsewhere (UTF-8, with or without BOM): --convert hands
+    LibreOffice UTF-8 and says so, so the Chinese headers are read, not mojibake."""
+    from xlperf import libreoffice
+    from xlperf.workbook_io import open_workbook, reading_options
+
+    if not libreoffice.available():
+        pytest.skip("LibreOffice 未安装")
+    path = tmp_path / "数据.csv"
+    path.write_bytes("一级指标,二级指标,三级指标,年度指标值,实际完成值,分值,得分\n产出指标,数量指标,培训人次,95,95,20,20\n"
+                     .encode(encoding))
+    with reading_options(convert=True):
+        ws = open_workbook(path).worksheets[0]
+    assert [ws.cell(1, c).value for c in (1, 3, 7)] == ["一级指标", "三级指标", "得分"] and ws["C2"].value == "培训人次"

@@ -41,8 +41,8 @@ app = typer.Typer(
 )
 # Markup is never parsed: project names, file names and messages are the user's text ("[/]" is a name,
 # not a tag). Colour comes from Text styles.
-out = Console(markup=False)
-err = Console(stderr=True, markup=False)
+out = Console(markup=False, soft_wrap=True)  # plain lines are not broken at 80 columns when piped; tables still fit
+err = Console(stderr=True, markup=False, soft_wrap=True)
 
 ProfileOption = typer.Option(DEFAULT_PROFILE, "--profile", help=f"评分规则配置：{'、'.join(available_profiles())}")
 JsonOption = typer.Option(False, "--json", help="以 JSON 输出结果（供脚本和系统读取）")

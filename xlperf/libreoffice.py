@@ -137,14 +137,14 @@ def recalculate(src: Path, dest_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> 
     return _run(src, "xlsx", dest_dir, timeout, always_recalc=True, collision_tag="recalculated")
 
 
-def convert(src: Path, fmt: str, dest_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> Path:
+def convert(src: Path, fmt: str, dest_dir: Path, timeout: float = DEFAULT_TIMEOUT, infilter: str | None = None) -> Path:
     """Convert ``src`` to ``fmt`` ("pdf", "xlsx", "ods", … or "ext:Filter name") into ``dest_dir``.
 
     Formulas are recalculated on load, as in `recalculate`. Returns the path
     of the written file (``dest_dir/<src stem>.<ext>``; ``<src stem>.converted.<ext>``
     when that would be ``src`` itself).
     """
-    return _run(src, fmt, dest_dir, timeout, always_recalc=True, collision_tag="converted")
+    return _run(src, fmt, dest_dir, timeout, always_recalc=True, collision_tag="converted", infilter=infilter)
 
 
 # ----------------------------------------------------------------------------
@@ -237,6 +237,7 @@ def _run(
     *,
     always_recalc: bool,
     collision_tag: str,
+    infilter: str | None = None,
 ) -> Path:
     src = Path(src)
     dest_dir = Path(dest_dir)
@@ -275,6 +276,7 @@ def _run(
             "--nolockcheck",
             "--nodefault",
             "--nologo",
+            *([f"--infilter={infilter}"] if infilter else []),
             "--convert-to",
             spec,
             "--outdir",

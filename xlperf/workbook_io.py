@@ -295,9 +295,16 @@ def _converted_bytes(path: Path, kind: str) -> bytes:
     try:
         # A copy with a plain name: LibreOffice picks its import filter from the content.
         staged = work / f"source{path.suffix.lower() or '.xls'}"
-        shutil.copyfile(path, staged)
+        infilter = None
+        if path.suffix.lower() in (".csv", ".txt"):
+            # LibreOffice would read the text in the system's encoding: hand it UTF-8 and say so
+            text = _decoded_text(path.read_bytes())
+            staged.write_text(text, encoding="utf-8")
+            infilter = f"CSV:{_delimiter(text)},34,76,1"
+        else:
+            shutil.copyfile(path, staged)
         try:
-            out = libreoffice.convert(staged, "xlsx", work)
+            out = libreoffice.convert(staged, "xlsx", work, infilter=infilter)
         except libreoffice.LibreOfficeError as exc:
             raise UnreadableWorkbook(f"LibreOffice 无法转换 {_name(path)}（{kind}）：{str(exc).splitlines()[0]}；"
                                      "请在 Excel 或 WPS 中另存为 .xlsx") from None
@@ -306,6 +313,26 @@ def _converted_bytes(path: Path, kind: str) -> bytes:
         shutil.rmtree(work, ignore_errors=True)
     _CONVERTED[key] = data
     return data
+
+
+def _decoded_text(data: bytes) -> str:
+    """A CSV/text file's text: UTF-8 (with or without BOM), else GB18030 (what Chinese Excel and WPS save)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _delimiter(text: str) -> int:
+    """The separator's character code for LibreOffice's CSV filter (comma unless the text says otherwise)."""
+    import csv
+
+    try:
+        return ord(csv.Sniffer().sniff(text[:8192], delimiters=",\t;|").delimiter)
+    except csv.Error:
+        return ord(",")
 
 
 # ---- encrypted workbooks -------------------------------------------------------------------
