@@ -277,3 +277,25 @@ def test_check_evaluates_a_reviewers_formulas(tmp_path):
     codes = {(f.code, f.cell) for f in report.findings}
     assert ("stale-cached-value", "H2") in codes
     assert ("published-score-mismatch", "H2") in codes  # the published (cached) 50 is also wrong by the rules
+
+
+def test_the_cross_check_shared_among_processes_finds_the_same(tmp_path):
+    """From PARALLEL_FROM projects on, the projects are shared among forked processes: the findings must be
+    the same, in the same order, as in one process (here forced on a small book with typed-over formulas)."""
+    import sys
+
+    from xlperf.crosscheck import _can_fork, crosscheck
+    from xlperf.pipeline import score_workbook
+    from xlperf.template.seeds import SEEDS
+    from xlperf.workbook_io import open_workbook
+
+    if not _can_fork():
+        pytest.skip(f"{sys.platform}: the cross-check runs in one process")
+    path = tmp_path / "种子.xlsx"
+    wb = new_workbook([*SEEDS, SEED_004], PROFILE)
+    wb[SEED_004.name][SCORE] = 11.25  # a formula typed over
+    wb.save(path)
+    wb = open_workbook(path)
+    results = score_workbook(wb, path, PROFILE)
+    one = crosscheck(wb, path, results, PROFILE, workers=1)
+    assert one and crosscheck(wb, path, results, PROFILE, workers=3) == one

@@ -8,10 +8,12 @@ grades or budget figures. Each disagreement is a finding at that cell.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import sys
 from decimal import Decimal
 from pathlib import Path
 
-from . import layout as L
 from .formula import runtime as rt
 from .formula.book import FormulaBook, cell_name, formula_of
 from .readers.input_sheet import expected_formulas, normalise_formula
@@ -165,24 +167,63 @@ def crosscheck_any(wb, path: Path, sheets: list[str]) -> list[Finding]:
     return findings
 
 
+PARALLEL_FROM = 40  # projects: below this a second process costs more than it saves
+
+
 def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None,
-               cached: dict | None = None) -> list[Finding]:
+               cached: dict | None = None, workers: int | None = 1) -> list[Finding]:
     """Findings for every formula cell of the projects' input sheets where two witnesses disagree.
 
     The stored values are the file's at path, or cached (sheet → (row, column) → value) when given.
+    workers: processes to share the projects among; None: one per core from PARALLEL_FROM projects on, where the
+    system can fork (only for a process of its own, such as the command line: never fork a threaded server).
+    The findings are the same, in the same order, either way.
     """
     sheets = [r.project.sheet for r in results]
-    book = FormulaBook(wb, sheets)
     if cached is None:
         cached = cached_formula_values(path, sheets)
-    findings: list[Finding] = []
-    for result in results:
-        positions = result.project.positions
-        if positions is None:
-            continue  # the tables were not found at all: the reader reported it, there is nothing to compare
-        sheet = result.project.sheet
-        # Rows or columns moved: the template's formulas translated to where this sheet's cells are now.
-        found = overwritten_formulas(wb, result, expected_formulas(positions, profile))
-        found += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
-        findings += [f.for_project(result.project.name, sheet) for f in found]
-    return findings
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(results) >= PARALLEL_FROM else 1
+    workers = max(1, min(workers, len(results)))
+    if workers == 1 or not _can_fork():
+        return _crosscheck_projects(wb, sheets, results, profile, cached)
+    global _FORKED
+    chunks = [list(range(i, len(results), workers)) for i in range(workers)]
+    _FORKED = (wb, sheets, results, profile, cached)  # the children see it as it is: nothing is pickled going in
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_crosscheck_chunk, chunks)
+    finally:
+        _FORKED = None
+    by_index = {i: found for chunk, part in zip(chunks, parts) for i, found in zip(chunk, part)}
+    return [f for i in range(len(results)) for f in by_index[i]]
+
+
+_FORKED = None
+
+
+def _can_fork() -> bool:
+    """fork is safe and available on Linux; elsewhere (Windows, macOS) the cross-check runs in one process."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _crosscheck_chunk(indices: list[int]) -> list[list[Finding]]:
+    wb, sheets, results, profile, cached = _FORKED
+    book = FormulaBook(wb, sheets)
+    return [_crosscheck_project(wb, book, results[i], profile, cached) for i in indices]
+
+
+def _crosscheck_projects(wb, sheets: list[str], results: list[ProjectResult], profile, cached: dict) -> list[Finding]:
+    book = FormulaBook(wb, sheets)
+    return [f for result in results for f in _crosscheck_project(wb, book, result, profile, cached)]
+
+
+def _crosscheck_project(wb, book: FormulaBook, result: ProjectResult, profile, cached: dict) -> list[Finding]:
+    positions = result.project.positions
+    if positions is None:
+        return []  # the tables were not found at all: the reader reported it, there is nothing to compare
+    sheet = result.project.sheet
+    # Rows or columns moved: the template's formulas translated to where this sheet's cells are now.
+    found = overwritten_formulas(wb, result, expected_formulas(positions, profile))
+    found += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
+    return [f.for_project(result.project.name, sheet) for f in found]

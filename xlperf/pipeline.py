@@ -84,7 +84,7 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
     with writer_lock(target):  # from reading to replacing: a concurrent add-project is never lost
         wb = open_workbook(path, leave_out_generated=True)  # replaced, never read
         chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
-        results = score_and_crosscheck(wb, path, profile, progress, crosscheck)
+        results = score_and_crosscheck(wb, path, profile, progress, crosscheck, workers=None)  # a process of its own
         findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
         old = list(source_info(wb).generated_sheets)
         grafting = Grafting(wb)
@@ -117,7 +117,7 @@ def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progr
 
 
 def score_and_crosscheck(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,
-                         crosscheck: bool = True, cached: dict | None = None) -> list[ProjectResult]:
+                         crosscheck: bool = True, cached: dict | None = None, workers: int | None = 1) -> list[ProjectResult]:
     """Every input sheet scored, with the formula cross-check's findings. Raises UnreadableWorkbook when there is none."""
     shown = None if cached is None else (lambda sheet, ref: cached.get(sheet, {}).get(coordinate_to_tuple(ref)))
     results = score_workbook(wb, path, profile, progress, cached=shown)
@@ -126,12 +126,12 @@ def score_and_crosscheck(wb: Workbook, path: Path, profile: Profile, progress: P
         raise UnreadableWorkbook(f"{path.name} 中没有找到项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），未写入任何内容；"
                                  "审核已填好的附件1请用 xlperf check，新建主工作簿请用 xlperf new")
     if crosscheck:
-        results = crosscheck_results(wb, path, results, profile, cached=cached)
+        results = crosscheck_results(wb, path, results, profile, cached=cached, workers=workers)
     return results
 
 
 def crosscheck_results(wb: Workbook, path: Path | None, results: list[ProjectResult], profile: Profile | None = None,
-                       cached: dict | None = None) -> list[ProjectResult]:
+                       cached: dict | None = None, workers: int | None = 1) -> list[ProjectResult]:
     """Add the formula cross-check's findings to each project they concern.
 
     cached: the formulas' stored values (sheet → (row, column) → value) when they do not
@@ -140,7 +140,7 @@ def crosscheck_results(wb: Workbook, path: Path | None, results: list[ProjectRes
     from .crosscheck import crosscheck
 
     extra: dict[str, list[Finding]] = {}
-    for f in crosscheck(wb, path, results, profile, cached=cached):
+    for f in crosscheck(wb, path, results, profile, cached=cached, workers=workers):
         extra.setdefault(f.sheet, []).append(f)
     return [dataclasses.replace(r, findings=r.findings + tuple(extra.get(r.project.sheet, ()))) for r in results]
 
