@@ -284,7 +284,8 @@ def test_the_cross_check_shared_among_processes_finds_the_same(tmp_path):
     the same, in the same order, as in one process (here forced on a small book with typed-over formulas)."""
     import sys
 
-    from xlperf.crosscheck import _can_fork, crosscheck
+    from xlperf.crosscheck import crosscheck
+    from xlperf.forking import can_fork as _can_fork
     from xlperf.pipeline import score_workbook
     from xlperf.template.seeds import SEEDS
     from xlperf.workbook_io import open_workbook

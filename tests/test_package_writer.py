@@ -461,3 +461,24 @@ def test_two_parts_whose_names_differ_only_in_case_are_refused(tmp_path):
         z.writestr("XL/Styles.xml", src.read("xl/styles.xml"))
     with pytest.raises(PackageError):
         Package.from_bytes(data.getvalue())
+
+
+def test_forked_production_writes_the_same_file(tmp_path, monkeypatch):
+    """With several cores, 附件1 batches and the cross-check are made in forked processes: the file written is
+    the same, part for part, as when everything runs in one process."""
+    import xlperf.crosscheck
+    import xlperf.pipeline
+    from xlperf.forking import can_fork
+
+    if not can_fork():
+        pytest.skip("no fork here: everything runs in one process anyway")
+    serial, forked = master(tmp_path, name="一个进程.xlsx", projects=5), master(tmp_path, name="多个进程.xlsx", projects=5)
+    monkeypatch.setattr(xlperf.pipeline, "GRAFT_BATCH", 2)
+    monkeypatch.setattr(xlperf.pipeline, "PARALLEL_ANNEX_FROM", 10**9)
+    monkeypatch.setattr(xlperf.crosscheck, "PARALLEL_FROM", 10**9)
+    recalc_workbook(serial, profile=PROFILE)
+    monkeypatch.setattr(xlperf.pipeline, "PARALLEL_ANNEX_FROM", 1)
+    monkeypatch.setattr(xlperf.crosscheck, "PARALLEL_FROM", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    recalc_workbook(forked, profile=PROFILE)
+    assert parts(serial.read_bytes()) == parts(forked.read_bytes())

@@ -8,9 +8,6 @@ grades or budget figures. Each disagreement is a finding at that cell.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from .formula import runtime as rt
 from .formula.book import FormulaBook, cell_name, formula_of
 from .readers.input_sheet import expected_formulas, normalise_formula
 from .formula.cached import cached_formula_values
+from .forking import default_workers, fork_map
 from .model import ERROR, WARNING, Finding, Loc, ProjectResult
 from .rules.indicator import make_finding
 from .values import format_number, half_up
@@ -183,32 +181,17 @@ def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None
     if cached is None:
         cached = cached_formula_values(path, sheets)
     if workers is None:
-        workers = (os.cpu_count() or 1) if len(results) >= PARALLEL_FROM else 1
-    workers = max(1, min(workers, len(results)))
-    if workers == 1 or not _can_fork():
+        workers = default_workers(len(results), PARALLEL_FROM)
+    if workers <= 1:
         return _crosscheck_projects(wb, sheets, results, profile, cached)
-    global _FORKED
     chunks = [list(range(i, len(results), workers)) for i in range(workers)]
-    _FORKED = (wb, sheets, results, profile, cached)  # the children see it as it is: nothing is pickled going in
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_crosscheck_chunk, chunks)
-    finally:
-        _FORKED = None
+    parts = list(fork_map(_crosscheck_chunk, chunks, (wb, sheets, results, profile, cached), workers))
     by_index = {i: found for chunk, part in zip(chunks, parts) for i, found in zip(chunk, part)}
     return [f for i in range(len(results)) for f in by_index[i]]
 
 
-_FORKED = None
-
-
-def _can_fork() -> bool:
-    """fork is safe and available on Linux; elsewhere (Windows, macOS) the cross-check runs in one process."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-
-
-def _crosscheck_chunk(indices: list[int]) -> list[list[Finding]]:
-    wb, sheets, results, profile, cached = _FORKED
+def _crosscheck_chunk(shared, indices: list[int]) -> list[list[Finding]]:
+    wb, sheets, results, profile, cached = shared
     book = FormulaBook(wb, sheets)
     return [_crosscheck_project(wb, book, results[i], profile, cached) for i in indices]
 

@@ -16,6 +16,7 @@ from openpyxl.workbook.workbook import Workbook
 from . import layout as L
 from .model import ERROR, Finding, ProjectResult
 from .forms.recorded import form_for
+from .forking import default_workers, fork_map
 from .generated import generated_sheet_names, record_generated  # noqa: F401 (generated_sheet_names re-exported)
 from .profiles import Profile, load_profile
 from .readers.input_sheet import has_sheet, is_unfilled, read_projects
@@ -89,13 +90,19 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
         old = list(source_info(wb).generated_sheets)
         grafting = Grafting(wb)
         grafting.remove(old)
-
-        def flush(produced: Workbook, titles: list[str]) -> Workbook:
-            grafting.add(produced, titles)
-            return _empty_workbook()
-
-        annex_sheets, _ = _write_generated(_empty_workbook(), set(grafting.titles()) | set(wb.sheetnames), results,
-                                           findings, progress, chosen, flush=flush)
+        summary, findings_name, annex_sheets = _generated_names(set(grafting.titles()) | set(wb.sheetnames), results)
+        front = _empty_workbook()
+        _write_front(front, results, findings, summary, findings_name, annex_sheets, set(grafting.titles()) | set(wb.sheetnames))
+        grafting.add(front, [summary, findings_name])
+        pairs = [(r, n) for r, n in zip(results, annex_sheets) if n is not None]
+        batches = [pairs[i:i + GRAFT_BATCH] for i in range(0, len(pairs), GRAFT_BATCH)]
+        done = 0
+        # 附件1 made in batches (in forked processes where there are several cores), grafted in order as they come
+        for titles, data in fork_map(_annex_batch, batches, chosen, default_workers(len(pairs), PARALLEL_ANNEX_FROM)):
+            grafting.add_bytes(data, titles)
+            done += len(titles)
+            if progress:
+                progress("生成附件1", done, len(pairs))
         grafting.drop_property(L.GENERATED_PROPERTY)
         grafting.recalculate_on_open()
         grafting.write(target)
@@ -160,16 +167,11 @@ def write_generated_sheets(wb: Workbook, results: list[ProjectResult], findings,
 GRAFT_BATCH = 100  # 附件1 sheets produced per workbook before they are grafted into the file
 
 
-def _write_generated(wb: Workbook, taken: set[str], results: list[ProjectResult], findings, progress: Progress | None,
-                     form, flush: Callable[[Workbook, list[str]], Workbook] | None = None) -> tuple[list[str | None], list[str]]:
-    """Write 汇总, 校验结果 and each 附件1 into wb under names not in taken (case aside).
-    flush(wb, titles), when given, takes the sheets written so far (every GRAFT_BATCH 附件1 and at the end)
-    and returns the workbook to go on in: memory holds one batch, not the whole year.
-    Returns (the 附件1 name of each result or None, every sheet written in order)."""
-    from .writers.annex import write_annex_sheet
-    from .writers.findings_sheet import write_findings_sheet
-    from .writers.summary import write_summary_sheet
+PARALLEL_ANNEX_FROM = 200  # 附件1: below this, forking costs more than it saves
 
+
+def _generated_names(taken: set[str], results: list[ProjectResult]) -> tuple[str, str, list[str | None]]:
+    """Names for 汇总, 校验结果 and each result's 附件1 (None: no 附件1), none of them in taken (case aside)."""
     taken = set(taken)
 
     def claim(base: str, prefix: str = "") -> str:
@@ -181,23 +183,52 @@ def _write_generated(wb: Workbook, taken: set[str], results: list[ProjectResult]
     # A 项目清单 row without its 录入表 is listed in 汇总 (未评分, with the finding) but has no 附件1.
     annex_names = [claim(r.project.name, prefix=L.ANNEX_PREFIX) if has_sheet(r.project) and not is_unfilled(r.project)
                    else None for r in results]
+    return summary, findings_name, annex_names
+
+
+def _write_front(wb: Workbook, results: list[ProjectResult], findings, summary: str, findings_name: str,
+                 annex_names: list[str | None], others: set[str]) -> None:
+    """汇总 and 校验结果 (marked as generated); others: the workbook's other sheets, which 位置 may link to."""
+    from .writers.findings_sheet import write_findings_sheet
+    from .writers.summary import write_summary_sheet
+
     listed = [(r, n) for r, n in zip(results, annex_names) if not is_unfilled(r.project)]  # unused sheets left out
     write_summary_sheet(wb, [r for r, _ in listed], sheet_name=summary, annex_sheets=[n for _, n in listed])
-    write_findings_sheet(wb, list(findings), sheet_name=findings_name, sheets=sorted(taken))
-    batch = [summary, findings_name]
-    for i, (result, name) in enumerate(zip(results, annex_names), start=1):
-        if name is not None:
-            write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
-                              year=result.project.meta.get("year") or None, form=form)
-            batch.append(name)
-        if flush is not None and len(batch) >= GRAFT_BATCH:
-            record_generated(wb, batch)
-            wb, batch = flush(wb, batch), []
+    sheets = sorted(set(others) | {summary, findings_name} | {n for n in annex_names if n})
+    write_findings_sheet(wb, list(findings), sheet_name=findings_name, sheets=sheets)
+    record_generated(wb, [summary, findings_name])
+
+
+def _write_annexes(wb: Workbook, pairs, form) -> list[str]:
+    from .writers.annex import write_annex_sheet
+
+    for result, name in pairs:
+        write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
+                          year=result.project.meta.get("year") or None, form=form)
+    names = [name for _, name in pairs]
+    record_generated(wb, names)
+    return names
+
+
+def _annex_batch(form, pairs) -> tuple[list[str], bytes]:
+    """One batch of 附件1 in a workbook of its own, as the bytes a Grafting takes."""
+    from .package.write import saved
+
+    wb = _empty_workbook()
+    return _write_annexes(wb, pairs, form), saved(wb)
+
+
+def _write_generated(wb: Workbook, taken: set[str], results: list[ProjectResult], findings, progress: Progress | None,
+                     form) -> tuple[list[str | None], list[str]]:
+    """Write 汇总, 校验结果 and each 附件1 into wb under names not in taken (case aside).
+    Returns (the 附件1 name of each result or None, every sheet written in order)."""
+    summary, findings_name, annex_names = _generated_names(taken, results)
+    _write_front(wb, results, findings, summary, findings_name, annex_names, taken)
+    pairs = [(r, n) for r, n in zip(results, annex_names) if n is not None]
+    for i in range(0, len(pairs), GRAFT_BATCH):
+        _write_annexes(wb, pairs[i:i + GRAFT_BATCH], form)
         if progress:
-            progress("生成附件1", i, len(results))
-    record_generated(wb, batch)
-    if flush is not None and batch:
-        flush(wb, batch)
+            progress("生成附件1", min(i + GRAFT_BATCH, len(pairs)), len(pairs))
     return annex_names, [summary, findings_name, *(n for n in annex_names if n is not None)]
 
 
