@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ..model import ERROR, WARNING, Finding, IndicatorResult, Project, ProjectResult, Value
 from ..profiles import Profile
-from ..values import CENT, format_number, format_percent, half_up
+from ..values import CENT, format_number, format_percent, format_score, half_up
 from ..model import UNSCORED_CODES
 from ..vocabulary import BUDGET_LEVEL, UNSCORED_GRADE
 from .budget import COLUMN_LABELS, derive_budget
@@ -126,7 +126,7 @@ def _check_budget_link(project, results, budget, total, profile) -> list[Finding
         if weight is not None:
             expected_score = indicator_score(weight, rate, integer=profile.budget_score_integer)
             new_total = total - (r.score or Decimal(0)) + expected_score
-            message += (f"；该行应得 {format_number(expected_score)} 分，总分将为 {format_number(new_total)}"
+            message += (f"；该行应得 {format_number(expected_score)} 分，总分将为 {format_score(new_total)}"
                         f"（{grade(new_total, profile)}）")
         message += "。请与预算执行情况表核对一致"
         out.append(make_finding(ERROR, "budget-rate-mismatch", r.indicator.cells.get("actual"), message,
