@@ -94,6 +94,9 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
         front = _empty_workbook()
         _write_front(front, results, findings, summary, findings_name, annex_sheets, set(grafting.titles()) | set(wb.sheetnames))
         grafting.add(front, [summary, findings_name])
+        from .package.write import saved  # noqa: F401 - imported before any fork: a child never imports
+        from .writers.annex import write_annex_sheet  # noqa: F401
+
         pairs = [(r, n) for r, n in zip(results, annex_sheets) if n is not None]
         batches = [pairs[i:i + GRAFT_BATCH] for i in range(0, len(pairs), GRAFT_BATCH)]
         done = 0
