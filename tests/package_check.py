@@ -7,7 +7,7 @@ import zipfile
 
 from lxml import etree
 
-from xlperf.package.opc import CT_NS, MAIN_NS, REL_NS, Package, key, partname
+from xlperf.package.opc import CT_NS, MAIN_NS, REL_NS, Package, key, partname, rels_name, resolve
 from xlperf.package.write import saved
 from xlperf.profiles import load_profile
 from xlperf.template.build import new_workbook
@@ -61,19 +61,14 @@ def owned_parts(data: bytes, extra_sheets=()) -> set[str]:
     and (extra_sheets) the parts of these sheets."""
     package = Package.from_bytes(data)
     workbook = package.main_document()
-    owned = {key("/[Content_Types].xml"), key(workbook), key(workbook.rsplit("/", 1)[0] + "/_rels/" + workbook.rsplit("/", 1)[1] + ".rels")}
-    for rel, target in package.related("/"):
-        if rel.kind in ("extended-properties", "custom-properties"):
-            owned.add(key(target))
-    for rel, target in package.related(workbook):
-        if rel.kind in ("styles", "calcChain"):
-            owned.add(key(target))
+    owned = {key("/[Content_Types].xml"), key(workbook), key(rels_name(workbook))}
+    owned |= {key(target) for rel, target in package.related("/") if rel.kind in ("extended-properties", "custom-properties")}
+    owned |= {key(target) for rel, target in package.related(workbook) if rel.kind in ("styles", "calcChain")}
     from xlperf.package.graft import sheets
 
     for sheet in sheets(package):
         if sheet.title in extra_sheets and sheet.part:
-            owned.add(key(sheet.part))
-            owned.add(key(sheet.part.rsplit("/", 1)[0] + "/_rels/" + sheet.part.rsplit("/", 1)[1] + ".rels"))
+            owned |= {key(sheet.part), key(rels_name(sheet.part))}
     return owned
 
 
@@ -100,12 +95,10 @@ def entries_kept(before: bytes, after: bytes, removed_sheets=()) -> list[str]:
     lost += [f"sheet {n}" for n, i in old_sheets.items() if n not in removed_sheets and new_sheets.get(n) != i]
     rels_b = {(r.id, r.type, r.target) for r in pb.rels(wb_)}
     lost += [f"workbook rel {r.id}" for r in pa.rels(wa) if (r.id, r.type, r.target) not in rels_b
-             and not (r.kind == "worksheet" and key(partname_of(wa, r.target)) in gone_parts)]
-    for rel, target in pa.related(wa):
-        if rel.kind != "styles":
-            continue
-        sa = pa.xml(target)
-        sb = pb.xml(next(t for r, t in pb.related(wb_) if r.kind == "styles"))
+             and not (r.kind == "worksheet" and key(resolve(wa, r.target)) in gone_parts)]
+    styles = pa.related_part(wa, "styles")
+    if styles is not None:
+        sa, sb = pa.xml(styles), pb.xml(pb.related_part(wb_, "styles"))
         for name in ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs"):
             la, lb = sa.find(M + name), sb.find(M + name)
             old = [] if la is None else [etree.tostring(el) for el in la]
@@ -113,12 +106,6 @@ def entries_kept(before: bytes, after: bytes, removed_sheets=()) -> list[str]:
             if new[:len(old)] != old:
                 lost.append(f"styles {name}")
     return lost
-
-
-def partname_of(source: str, target: str) -> str:
-    from xlperf.package.opc import resolve
-
-    return resolve(source, target)
 
 
 def parse_all(data: bytes) -> list[str]:

@@ -182,9 +182,8 @@ def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None
         cached = cached_formula_values(path, sheets)
     if workers is None:
         workers = default_workers(len(results), PARALLEL_FROM)
-    if workers <= 1:
-        return _crosscheck_projects(wb, sheets, results, profile, cached)
-    chunks = [list(range(i, len(results), workers)) for i in range(workers)]
+    workers = max(1, min(workers, len(results)))
+    chunks = [list(range(i, len(results), workers)) for i in range(workers)]  # one chunk: this process
     parts = list(fork_map(_crosscheck_chunk, chunks, (wb, sheets, results, profile, cached), workers))
     by_index = {i: found for chunk, part in zip(chunks, parts) for i, found in zip(chunk, part)}
     return [f for i in range(len(results)) for f in by_index[i]]
@@ -194,11 +193,6 @@ def _crosscheck_chunk(shared, indices: list[int]) -> list[list[Finding]]:
     wb, sheets, results, profile, cached = shared
     book = FormulaBook(wb, sheets)
     return [_crosscheck_project(wb, book, results[i], profile, cached) for i in indices]
-
-
-def _crosscheck_projects(wb, sheets: list[str], results: list[ProjectResult], profile, cached: dict) -> list[Finding]:
-    book = FormulaBook(wb, sheets)
-    return [f for result in results for f in _crosscheck_project(wb, book, result, profile, cached)]
 
 
 def _crosscheck_project(wb, book: FormulaBook, result: ProjectResult, profile, cached: dict) -> list[Finding]:

@@ -17,6 +17,9 @@ from . import layout as L
 from .model import ERROR, Finding, ProjectResult
 from .forms.recorded import form_for
 from .forking import default_workers, fork_map
+# imported here, not when first used: the forked 附件1 batches never import (a parent thread may hold the lock)
+from .package.write import Grafting, saved
+from .writers.annex import write_annex_sheet
 from .generated import generated_sheet_names, record_generated  # noqa: F401 (generated_sheet_names re-exported)
 from .profiles import Profile, load_profile
 from .readers.input_sheet import has_sheet, is_unfilled, read_projects
@@ -76,7 +79,6 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
 
     Only xlperf's generated sheets change in the file: they are made in a workbook of their own and
     grafted into the package (`xlperf.package`); every other part comes back byte for byte."""
-    from .package.write import Grafting
     from .safety import writer_lock
 
     profile = profile or load_profile()
@@ -90,13 +92,11 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
         old = list(source_info(wb).generated_sheets)
         grafting = Grafting(wb)
         grafting.remove(old)
-        summary, findings_name, annex_sheets = _generated_names(set(grafting.titles()) | set(wb.sheetnames), results)
+        others = set(grafting.titles()) | set(wb.sheetnames)
+        summary, findings_name, annex_sheets = _generated_names(others, results)
         front = _empty_workbook()
-        _write_front(front, results, findings, summary, findings_name, annex_sheets, set(grafting.titles()) | set(wb.sheetnames))
+        _write_front(front, results, findings, summary, findings_name, annex_sheets, others)
         grafting.add(front, [summary, findings_name])
-        from .package.write import saved  # noqa: F401 - imported before any fork: a child never imports
-        from .writers.annex import write_annex_sheet  # noqa: F401
-
         pairs = [(r, n) for r, n in zip(results, annex_sheets) if n is not None]
         batches = [pairs[i:i + GRAFT_BATCH] for i in range(0, len(pairs), GRAFT_BATCH)]
         done = 0
@@ -203,8 +203,6 @@ def _write_front(wb: Workbook, results: list[ProjectResult], findings, summary: 
 
 
 def _write_annexes(wb: Workbook, pairs, form) -> list[str]:
-    from .writers.annex import write_annex_sheet
-
     for result, name in pairs:
         write_annex_sheet(wb, result, name, unit=result.project.meta.get("unit") or None,
                           year=result.project.meta.get("year") or None, form=form)
@@ -215,8 +213,6 @@ def _write_annexes(wb: Workbook, pairs, form) -> list[str]:
 
 def _annex_batch(form, pairs) -> tuple[list[str], bytes]:
     """One batch of 附件1 in a workbook of its own, as the bytes a Grafting takes."""
-    from .package.write import saved
-
     wb = _empty_workbook()
     return _write_annexes(wb, pairs, form), saved(wb)
 

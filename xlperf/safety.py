@@ -110,16 +110,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def before_write(wb, target: Path) -> None:
-    """Every check before a workbook replaces or creates target; raises WriteRefused."""
-    check_suffix(wb, target)
-    check_writable(target)
-    check_not_open(target)
-
-
-def before_write_package(wb, target: Path, macro: bool) -> None:
-    """Every check before a grafted package (xlperf.package) of wb replaces or creates target: an .xlsm
-    stays an .xlsm (its macros come along untouched), an .xlsx stays an .xlsx."""
+def before_write(wb, target: Path, macro: bool = False) -> None:
+    """Every check before a workbook replaces or creates target; raises WriteRefused. macro: a grafted
+    package (xlperf.package) of an .xlsm, which stays an .xlsm (its macros come along untouched)."""
     check_suffix(wb, target, macro)
     check_writable(target)
     check_not_open(target)

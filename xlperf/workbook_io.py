@@ -636,9 +636,10 @@ def _load(path: Path, source, data_only: bool, read_only: bool, password: str | 
         report = inspect_package(path, zf, check_size=not read_only)
     finally:
         zf.close()
-    generated = _generated_in(package_bytes)  # after the package passed the checks above (size, XXE…)
-    if leave_out_generated and generated:
-        source = io.BytesIO(_without_sheets(package_bytes, generated))
+    # after the package passed the checks above (size, XXE…)
+    generated, reduced = _generated_in(package_bytes, leave_out=leave_out_generated)
+    if reduced is not None:
+        source = io.BytesIO(reduced)
     source.seek(0)
     try:
         with warnings.catch_warnings():
@@ -758,25 +759,25 @@ def _reading_only(on: bool) -> Iterator[None]:
         _READING_ONLY.reset(token)
 
 
-def _generated_in(package: bytes) -> list[str] | None:
-    """The generated sheets the package records, read from its XML alone; None when it cannot be told."""
+def _generated_in(package: bytes, leave_out: bool = False) -> tuple[list[str] | None, bytes | None]:
+    """(the generated sheets the package records, read from its XML alone, or None when it cannot be told;
+    with leave_out, a copy of the package without them for reading only, or None when there is nothing to leave out)."""
     from .generated import generated_in_package
+    from .package.graft import remove_sheets
     from .package.opc import Package, PackageError
 
     try:
-        return generated_in_package(Package.from_bytes(package))
+        pkg = Package.from_bytes(package)
+        generated = generated_in_package(pkg)
     except (PackageError, zipfile.BadZipFile, KeyError, ValueError):
-        return None
-
-
-def _without_sheets(package: bytes, titles: list[str]) -> bytes:
-    """A copy of the package without these sheets, for reading only (the other members copied as stored)."""
-    from .package.graft import remove_sheets
-    from .package.opc import Package
-
-    pkg = Package.from_bytes(package)
-    remove_sheets(pkg, titles)
-    return pkg.to_bytes()
+        return None, None
+    if not (leave_out and generated):
+        return generated, None
+    try:
+        remove_sheets(pkg, generated)
+    except PackageError:
+        return generated, None  # read the whole package instead
+    return generated, pkg.to_bytes()  # the other members copied as stored
 
 
 def _generated_sheets(wb: Workbook) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .opc import MAIN_NS, R_NS, REL_NS, Package, PackageError, key, partname, rels_name, relative, resolve, serialise
+from .opc import MAIN_NS, R_NS, REL_NS, Package, PackageError, key, rels_name, relative, resolve, serialise
 from .styles import StyleMap, merge_styles, restyle_sheet, used_styles
 
 _M = f"{{{MAIN_NS}}}"
@@ -174,29 +174,30 @@ def _tab_selected(package: Package, part: str) -> bool:
 def _drop_calc_chain_entries(package: Package, sheet_ids: set[str]) -> None:
     """calcChain lists formula cells by sheetId; entries of removed sheets would make Excel repair the file."""
     workbook = package.main_document()
-    for rel, target in package.related(workbook):
-        if rel.kind != "calcChain" or target not in package:
-            continue
-        root = package.xml(target)
-        current = None
-        dropped = False
-        for el in list(root):
-            i = el.get("i")
-            if i is not None:
-                current = i  # an entry without i belongs to the sheet of the entry before it
-            if current in sheet_ids:
-                # the next entry without its own i would now inherit the wrong sheet: give it its sheet
-                root.remove(el)
-                dropped = True
-            elif i is None and dropped and current is not None:
-                el.set("i", current)
-        if not dropped:
-            continue
-        if len(root) == 0:
-            package.remove_relationship(workbook, rel.id)
-            package.remove(target)
-        else:
-            package.touch(target)
+    target = package.related_part(workbook, "calcChain")
+    if target is None:
+        return
+    root = package.xml(target)
+    current = None
+    dropped = False
+    for el in list(root):
+        i = el.get("i")
+        if i is not None:
+            current = i  # an entry without i belongs to the sheet of the entry before it
+        if current in sheet_ids:
+            root.remove(el)
+            dropped = True
+        elif i is None and dropped and current is not None:
+            el.set("i", current)  # its sheet was inherited from an entry now gone: say it
+    if not dropped:
+        return
+    if len(root) == 0:
+        for rel, part in package.related(workbook):
+            if key(part) == key(target):
+                package.remove_relationship(workbook, rel.id)
+        package.remove(target)
+    else:
+        package.touch(target)
 
 
 # ---- grafting sheets in ------------------------------------------------------------------
@@ -213,12 +214,13 @@ def add_sheets(package: Package, produced: Package, titles, styles: StyleMap | N
     existing = sheets(package)
     next_id = max([int(s.sheet_id) for s in existing if s.sheet_id.isdigit()] + [0]) + 1
     index = len(existing)
+    taken = {s.title.lower() for s in existing}
     added = []
     for title in titles:
         source = made.get(title.lower())
         if source is None or source.part is None:
             raise PackageError(f"内部错误：生成的工作表“{title}”不在生成的文件中")
-        if source.title.lower() in {s.title.lower() for s in sheets(package)}:
+        if source.title.lower() in taken:
             raise PackageError(f"工作簿中已有名为“{source.title}”的工作表（可能是文件中缺少内容的工作表），不能再增加同名工作表")
         root_xml = produced.parse_fresh(source.part)
         styles = _merge_styles(package, produced, root_xml, styles)
@@ -231,6 +233,7 @@ def add_sheets(package: Package, produced: Package, titles, styles: StyleMap | N
         _copy_local_names(root, produced_root, source.index, index)
         next_id += 1
         index += 1
+        taken.add(source.title.lower())
         added.append(source.title)
     _app_titles(package, add=added)
     package.touch(workbook)
@@ -310,17 +313,12 @@ def produced_styles_type(produced: Package) -> str:
 
 
 def _styles_part(package: Package) -> str | None:
-    for rel, target in package.related(package.main_document()):
-        if rel.kind == "styles" and target in package:
-            return target
-    return None
+    return package.related_part(package.main_document(), "styles")
 
 
 def _shared_strings(package: Package) -> list[etree._Element]:
-    for rel, target in package.related(package.main_document()):
-        if rel.kind == "sharedStrings" and target in package:
-            return package.xml(target).findall(_M + "si")
-    return []
+    part = package.related_part(package.main_document(), "sharedStrings")
+    return [] if part is None else package.xml(part).findall(_M + "si")
 
 
 def _numbered(name: str) -> str:
@@ -355,19 +353,15 @@ def _copy_sheet(package: Package, produced: Package, sheet_part: str, styles: St
             package.put(new, produced.blob(name), content_type)
         rels = produced.rels(name)
         if rels:
-            out = etree.Element(f"{{{_rel_ns()}}}Relationships", nsmap={None: _rel_ns()})
+            out = etree.Element(f"{{{REL_NS}}}Relationships", nsmap={None: REL_NS})
             for rel in rels:
                 target = rel.target if rel.external else relative(new, names[key(resolve(name, rel.target))]) \
                     if key(resolve(name, rel.target)) in names else rel.target
-                el = etree.SubElement(out, f"{{{_rel_ns()}}}Relationship", Id=rel.id, Type=rel.type, Target=target)
+                el = etree.SubElement(out, f"{{{REL_NS}}}Relationship", Id=rel.id, Type=rel.type, Target=target)
                 if rel.external:
                     el.set("TargetMode", "External")
             package.put_xml(rels_name(new), out)
     return names[key(sheet_part)]
-
-
-def _rel_ns() -> str:
-    return REL_NS
 
 
 def _inline_shared_strings(root: etree._Element, shared: list[etree._Element]) -> None:
@@ -398,21 +392,27 @@ def _copy_local_names(root: etree._Element, produced_root: etree._Element, sourc
         return
     names = root.find(_M + "definedNames")
     if names is None:
-        names = etree.Element(_M + "definedNames")
-        place = max((i for i, child in enumerate(root) if isinstance(child.tag, str)
-                     and etree.QName(child).localname in _BEFORE_NAMES), default=len(root) - 1)
-        root.insert(place + 1, names)
+        names = _insert_after(root, "definedNames", _BEFORE_NAMES)
     for el in mine:
         new = copy.deepcopy(el)
         new.set("localSheetId", str(index))
         names.append(new)
 
 
+def _insert_after(root: etree._Element, name: str, before: tuple[str, ...]) -> etree._Element:
+    """A new empty child `name` of the workbook element, after the last of its children named in before
+    (its place in the schema's order)."""
+    el = etree.Element(_M + name)
+    place = max((i for i, child in enumerate(root) if isinstance(child.tag, str)
+                 and etree.QName(child).localname in before), default=len(root) - 1)
+    root.insert(place + 1, el)
+    return el
+
+
 # ---- docProps -------------------------------------------------------------------------------
 def _app_titles(package: Package, add=(), remove=()) -> None:
     """Keep docProps/app.xml's list of worksheet titles in step (when it has the usual shape)."""
-    part = next((target for rel, target in package.related("/") if rel.kind == "extended-properties"
-                 and target in package), None)
+    part = package.related_part("/", "extended-properties")
     if part is None or not (add or remove):
         return
     try:
@@ -495,10 +495,7 @@ def recalculate_on_open(package: Package) -> None:
     root = package.xml(workbook)
     calc = root.find(_M + "calcPr")
     if calc is None:
-        calc = etree.Element(_M + "calcPr")
-        place = max((i for i, child in enumerate(root) if isinstance(child.tag, str)
-                     and etree.QName(child).localname in (*_BEFORE_NAMES, "definedNames")), default=len(root) - 1)
-        root.insert(place + 1, calc)
+        calc = _insert_after(root, "calcPr", (*_BEFORE_NAMES, "definedNames"))
     if calc.get("fullCalcOnLoad") not in ("1", "true"):
         calc.set("fullCalcOnLoad", "1")
         package.touch(workbook)
@@ -517,8 +514,7 @@ def local_names(package: Package, name: str) -> list[tuple[str, str]]:
 
 
 def _custom_part(package: Package) -> str | None:
-    return next((target for rel, target in package.related("/") if rel.kind == "custom-properties"
-                 and target in package), None)
+    return package.related_part("/", "custom-properties")
 
 
 def custom_property(package: Package, name: str) -> str | None:
@@ -545,6 +541,3 @@ def drop_custom_property(package: Package, name: str) -> bool:
         package.touch(part)
     return bool(found)
 
-
-__all__ = ["Sheet", "sheets", "remove_sheets", "add_sheets", "replace_sheet", "drop_custom_property",
-           "partname", "PackageError"]

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ..zipbytes import FIXED_ZIP_TIME
+
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -142,14 +144,13 @@ class Package:
             raise PackageError("文件中缺少 [Content_Types].xml，不是完整的 Excel 工作簿")
         return package
 
-    def to_bytes(self, compress: bool = True) -> bytes:
+    def to_bytes(self) -> bytes:
         """The package: untouched parts exactly as read (contents and member metadata), touched ones
-        serialised again, in the order they were read (new parts at the end). compress=False stores
-        every member uncompressed (a copy that is only read again in this process)."""
+        serialised again, in the order they were read (new parts at the end)."""
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
             for part in self._parts.values():
-                if part.unchanged and compress and part.info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                if part.unchanged and part.info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                     _write_raw(zf, part.info, part.source.raw(part.info))  # byte for byte, not even recompressed
                     continue
                 if part.touched and part.root is not None:
@@ -157,13 +158,11 @@ class Package:
                     part.touched = False
                 info = part.info
                 if info is None:
-                    info = zipfile.ZipInfo(part.name.lstrip("/"), date_time=(1980, 1, 1, 0, 0, 0))
+                    info = zipfile.ZipInfo(part.name.lstrip("/"), date_time=FIXED_ZIP_TIME)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o600 << 16
                 else:
                     info = _copy_info(info)
-                if not compress:
-                    info.compress_type = zipfile.ZIP_STORED
                 zf.writestr(info, part.blob)
         return out.getvalue()
 
@@ -187,10 +186,7 @@ class Package:
         """The part's XML, parsed once (no DTDs, no entities, no network)."""
         part = self._require(name)
         if part.root is None:
-            try:
-                part.root = etree.fromstring(part.blob, _PARSER)
-            except etree.XMLSyntaxError as exc:
-                raise PackageError(f"文件中的 {part.name} 不是有效的 XML（{exc.msg}），无法在原文件上修改") from None
+            part.root = self.parse_fresh(name)
         return part.root
 
     def parse_fresh(self, name: str) -> etree._Element:
@@ -312,12 +308,16 @@ class Package:
                 root.remove(el)
                 self.touch(rels_name(source))
 
+    def related_part(self, source: str, kind: str) -> str | None:
+        """The part source's first internal relationship of this kind (styles, calcChain…) names, if it is there."""
+        return next((target for rel, target in self.related(source) if rel.kind == kind and target in self), None)
+
     def main_document(self) -> str:
         """The workbook part (the package relationship of type officeDocument)."""
-        for rel in self.rels("/"):
-            if rel.kind == "officeDocument" and not rel.external:
-                return resolve("/", rel.target)
-        raise PackageError("文件中找不到工作簿主体（xl/workbook.xml），不是完整的 Excel 工作簿")
+        found = self.related_part("/", "officeDocument")
+        if found is None:
+            raise PackageError("文件中找不到工作簿主体（xl/workbook.xml），不是完整的 Excel 工作簿")
+        return found
 
     def referenced(self) -> set[str]:
         """Every part some relationship (of the package or of any part) names, as keys."""

@@ -66,11 +66,13 @@ class Grafting:
     def add(self, produced, titles) -> None:
         """Graft produced's (an openpyxl Workbook's) sheets with these titles at the end; a sheet that replaces
         one the user had hidden stays hidden."""
-        self.add_bytes(saved(produced), titles)
+        self._add(self._produced(produced), titles)
 
     def add_bytes(self, produced: bytes, titles) -> None:
         """The same as add, from a produced workbook's bytes (made in another process)."""
-        made = Package.from_bytes(produced)
+        self._add(Package.from_bytes(produced), titles)
+
+    def _add(self, made: Package, titles) -> None:
         self._guard(lambda: add_sheets(self.package, made, titles))
         set_sheet_states(self.package, {t: self._states[t.lower()] for t in titles if t.lower() in self._states})
 

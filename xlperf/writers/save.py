@@ -134,12 +134,12 @@ def write_package_atomic(wb, package: bytes, path: Path, macro: bool = False) ->
     """Write a finished package (xlperf.package) of the workbook wb was read as the same way: temporary
     file, fsync, replace; encrypted again when the file read was. macro: the package is macro-enabled
     (.xlsm), so the target must be an .xlsm too."""
-    from ..safety import before_write_package
+    from ..safety import before_write
     from ..workbook_io import source_info
 
     info = source_info(wb)
     return replace_atomically(Path(path), lambda fh: _write_bytes(package, info.password if info else None, fh),
-                              lambda target: before_write_package(wb, target, macro))
+                              lambda target: before_write(wb, target, macro))
 
 
 def replace_atomically(path: Path, write, check) -> Path:
