@@ -150,7 +150,10 @@ def test_unloadable_file_raises_with_soffice_output(tmp_path):
         lo.convert(bad, "xlsx", tmp_path / "out")
     message = str(info.value)
     assert "转换失败" in message
-    assert "could not be loaded" in message  # soffice's own words are passed on
+    # soffice's own words are passed on: "could not be loaded", or (where LibreOffice Writer is installed too and
+    # takes the text for a document) the conversion it started before it crashed, without the crash's stack
+    assert "could not be loaded" in message or "using filter" in message
+    assert ".so" not in message
     assert not (tmp_path / "out" / "坏 文件.xlsx").exists()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from .formula import runtime as rt
 from .formula.book import FormulaBook, cell_name, formula_of
 from .readers.input_sheet import expected_formulas, normalise_formula
-from .formula.cached import cached_formula_values
+from .formula.cached import stored_formula_values
 from .forking import default_workers, fork_map
 from .model import ERROR, WARNING, Finding, Loc, ProjectResult
 from .rules.indicator import make_finding
@@ -158,7 +158,7 @@ def compare_formulas(book: FormulaBook, sheet: str, stored: dict, rules: dict[st
 def crosscheck_any(wb, path: Path, sheets: list[str]) -> list[Finding]:
     """For a reviewer's workbook: every formula of the given sheets against the values the file stores."""
     book = FormulaBook(wb, sheets)
-    cached = cached_formula_values(path, sheets)
+    cached = stored_formula_values(wb, path, sheets)
     findings: list[Finding] = []
     for sheet in sheets:
         findings += compare_formulas(book, sheet, cached.get(sheet, {}), {})
@@ -179,7 +179,7 @@ def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None
     """
     sheets = [r.project.sheet for r in results]
     if cached is None:
-        cached = cached_formula_values(path, sheets)
+        cached = stored_formula_values(wb, path, sheets)
     if workers is None:
         workers = default_workers(len(results), PARALLEL_FROM)
     workers = max(1, min(workers, len(results)))

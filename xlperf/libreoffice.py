@@ -349,8 +349,26 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _without_stack(text: str) -> str:
+    """soffice's words without the stack trace a crash prints (dozens of library addresses nobody can act on)."""
+    lines = text.splitlines()
+    if "Stack:" not in (line.strip() for line in lines):
+        return text
+    kept, skipping = [], False
+    for line in lines:
+        if line.strip() == "Stack:":
+            skipping = True
+            kept.append("（调用栈已略去）")
+            continue
+        if skipping and (line.startswith("/") or "(+0x" in line):
+            continue
+        skipping = False
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
 def _details(stdout_path: Path, stderr_path: Path) -> str:
-    err = _read_text(stderr_path)
+    err = _without_stack(_read_text(stderr_path))
     out = _read_text(stdout_path)
     parts = []
     if err:

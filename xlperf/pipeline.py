@@ -25,7 +25,7 @@ from .profiles import Profile, load_profile
 from .readers.input_sheet import has_sheet, is_unfilled, read_projects
 from .rules import score_project
 from .values import format_score
-from .workbook_io import UnreadableWorkbook, open_workbook, package_findings, source_info
+from .workbook_io import UnreadableWorkbook, open_workbook, package_findings, read_book, source_info
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -62,7 +62,7 @@ class RecalcReport:
 def score_workbook(wb: Workbook, source: Path, profile: Profile, progress: Progress | None = None,
                    cached: Callable[[str, str], object] | None = None) -> list[ProjectResult]:
     """cached: the value a formula cell shows, when not the one stored in the file at source."""
-    projects = read_projects(wb, cached or _CachedValues(source), profile)
+    projects = read_projects(wb, cached or _stored_results(wb, source), profile)
     results = []
     for i, project in enumerate(projects, start=1):
         results.append(score_project(project, profile))
@@ -85,10 +85,11 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
     path = Path(path)
     target = Path(output) if output else path
     with writer_lock(target):  # from reading to replacing: a concurrent add-project is never lost
-        wb = open_workbook(path, leave_out_generated=True)  # replaced, never read
+        wb = read_book(path)  # the generated sheets are replaced, never read
         chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
         results = score_and_crosscheck(wb, path, profile, progress, crosscheck, workers=None)  # a process of its own
         findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
+        wb.release()  # scored: the cells are not read again, the writing below gets their memory
         old = list(source_info(wb).generated_sheets)
         grafting = Grafting(wb)
         grafting.remove(old)
@@ -235,6 +236,15 @@ def _empty_workbook() -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     return wb
+
+
+def _stored_results(wb, source: Path):
+    """What a formula cell shows, as stored in the file: a Book kept it beside the formula."""
+    from .package.book import Book
+
+    if isinstance(wb, Book):
+        return lambda sheet, ref: wb[sheet][ref].cached
+    return _CachedValues(source)
 
 
 class _CachedValues:

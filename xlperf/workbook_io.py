@@ -156,6 +156,15 @@ def open_workbook(path: Path, data_only: bool = False, read_only: bool = False,
     return _load(path, source, data_only, read_only, password, converted, leave_out_generated)
 
 
+def read_book(path: Path):
+    """The workbook for reading only, without openpyxl: an `xlperf.package.book.Book` over the file's package
+    (its cells, each formula's stored result beside it), the generated sheets left out. The same checks and
+    messages as open_workbook; what writers graft onto travels with it (source_info)."""
+    path = Path(path)
+    source, password, converted = _resolve_source(path)
+    return _load(path, source, False, False, password, converted, True, book=True)
+
+
 def open_package(path: Path) -> zipfile.ZipFile:
     """The .xlsx package behind path as open_workbook reads it (decrypted or converted in memory when needed).
 
@@ -626,7 +635,7 @@ def _inspect_sheets(path: Path, zf: zipfile.ZipFile, names: set[str], report: _P
 # ---- parsing ---------------------------------------------------------------------------
 
 def _load(path: Path, source, data_only: bool, read_only: bool, password: str | None,
-          converted: str | None, leave_out_generated: bool = False) -> Workbook:
+          converted: str | None, leave_out_generated: bool = False, book: bool = False) -> Workbook:
     if not isinstance(source, io.BytesIO):
         source = io.BytesIO(_read_file(path))  # read once: what is scored is what a writer grafts onto
     source.seek(0)
@@ -636,6 +645,14 @@ def _load(path: Path, source, data_only: bool, read_only: bool, password: str | 
         report = inspect_package(path, zf, check_size=not read_only)
     finally:
         zf.close()
+    if book:
+        wb = _read_book(path, package_bytes)
+        generated = wb.left_out
+        _check_dimensions(path, wb)
+        setattr(wb, _SOURCE_ATTR, SourceInfo(path=path, password=password, converted_from=converted,
+                                             generated_sheets=tuple(generated), problems=tuple(report.problems),
+                                             package=package_bytes))
+        return wb
     # after the package passed the checks above (size, XXE…)
     generated, reduced = _generated_in(package_bytes, leave_out=leave_out_generated)
     if reduced is not None:
@@ -660,6 +677,29 @@ def _load(path: Path, source, data_only: bool, read_only: bool, password: str | 
                       package=None if read_only or data_only else package_bytes)
     setattr(wb, _SOURCE_ATTR, info)
     return wb
+
+
+def _read_book(path: Path, package_bytes: bytes):
+    """After the package passed the checks above (size, XXE…)."""
+    from .generated import generated_in_package
+    from .package.book import Book
+    from .package.opc import Package, PackageError
+
+    try:
+        package = Package.from_bytes(package_bytes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's cell reading warns in English (a date out of range)
+            return Book(package, leave_out=generated_in_package(package))
+    except UnreadableWorkbook:
+        raise
+    except PackageError as exc:  # what the writer would refuse too (the same words as Grafting's)
+        from .safety import WriteRefused
+
+        raise WriteRefused(f"无法修改工作簿：{exc}；原文件未被改动") from None
+    except MemoryError:
+        raise UnreadableWorkbook(f"{_name(path)} 太大，内存不足，无法读取") from None
+    except Exception as exc:  # the package, an XML part or a value the reading cannot take: one message
+        raise _load_error(path, exc) from None
 
 
 def _read_file(path: Path) -> bytes:

@@ -177,6 +177,8 @@ class FormulaBook:
         if ws is None:
             return None
         cell = ws._cells.get((r, c))
+        if cell is None and hasattr(ws, "number_format_at"):
+            return ws.number_format_at(r, c)  # a Book keeps an empty cell's format apart from its cells
         return cell.number_format if cell is not None else None
 
     # ---- evaluating ---------------------------------------------------------------

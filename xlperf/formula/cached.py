@@ -63,6 +63,32 @@ def _typed(kind: str | None, text: str | None, shared: list[str]):
         return text
 
 
+def stored_formula_values(wb, path: Path | None, sheets: Iterable[str] | None = None) -> dict[str, dict[tuple[int, int], object]]:
+    """cached_formula_values, taken from wb itself when it is a Book (which kept each formula's stored result)."""
+    from ..package.book import Book
+
+    if not isinstance(wb, Book):
+        return cached_formula_values(path, sheets)
+    out: dict[str, dict[tuple[int, int], object]] = {}
+    wanted = set(sheets) if sheets is not None else set(wb.sheetnames)
+    for ws in wb.worksheets:
+        if ws.title not in wanted:
+            continue
+        values, formulas = {}, 0
+        for (r, c), cell in ws._cells.items():
+            if cell.data_type != "f":
+                continue
+            formulas += 1
+            if cell.stored is not None:
+                value = _typed(cell.stored[0], cell.stored[1], wb.shared_strings)
+                if value is not _ABSENT:
+                    values[(r, c)] = value
+        out[ws.title] = values
+        if formulas and not values:
+            return {}  # as cached_formula_values: a file with formulas and no stored result has none anywhere
+    return out
+
+
 def cached_formula_values(path: Path, sheets: Iterable[str] | None = None) -> dict[str, dict[tuple[int, int], object]]:
     """{sheet: {(row, col): cached value}} for formula cells; a formula without a stored value is absent."""
     out: dict[str, dict[tuple[int, int], object]] = {}

@@ -17,6 +17,7 @@ import io
 import posixpath
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -110,6 +111,19 @@ class _Source:
         return self.data[start:start + info.compress_size]
 
 
+class _Held:
+    """One member compressed in memory (a part made here and set aside until the package is written)."""
+
+    def __init__(self, raw: bytes):
+        self.data = raw
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        return zlib.decompress(self.data, -15)
+
+    def raw(self, info: zipfile.ZipInfo) -> bytes:
+        return self.data
+
+
 @dataclass(frozen=True)
 class Relationship:
     id: str
@@ -148,6 +162,11 @@ class Package:
         """The package: untouched parts exactly as read (contents and member metadata), touched ones
         serialised again, in the order they were read (new parts at the end)."""
         out = io.BytesIO()
+        self.write_to(out)
+        return out.getvalue()
+
+    def write_to(self, out) -> None:
+        """to_bytes, written into the binary file out as it is made (no copy of the whole package in memory)."""
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
             for part in self._parts.values():
                 if part.unchanged and part.info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -156,15 +175,8 @@ class Package:
                 if part.touched and part.root is not None:
                     part.blob = serialise(part.root)
                     part.touched = False
-                info = part.info
-                if info is None:
-                    info = zipfile.ZipInfo(part.name.lstrip("/"), date_time=FIXED_ZIP_TIME)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o600 << 16
-                else:
-                    info = _copy_info(info)
+                info = _new_info(part.name) if part.info is None else _copy_info(part.info)
                 zf.writestr(info, part.blob)
-        return out.getvalue()
 
     # ---- parts -----------------------------------------------------------------------------
     def __contains__(self, name: str) -> bool:
@@ -182,6 +194,13 @@ class Package:
             return serialise(part.root)
         return part.blob
 
+    def read(self, name: str) -> bytes:
+        """The part's bytes, not kept when they were still compressed (for reading each of many parts once)."""
+        part = self._require(name)
+        if part._blob is None and part.source is not None:
+            return part.source.read(part.info)
+        return self.blob(name)
+
     def xml(self, name: str) -> etree._Element:
         """The part's XML, parsed once (no DTDs, no entities, no network)."""
         part = self._require(name)
@@ -198,6 +217,20 @@ class Package:
 
     def touch(self, name: str) -> None:
         self._require(name).touched = True
+
+    def hold(self, name: str) -> None:
+        """Keep a part only compressed, as it will be written (a thousand grafted sheets cost their zip size in
+        memory, not their XML's); reading it again decompresses it."""
+        part = self._require(name)
+        if part.unchanged:
+            return
+        blob = self.blob(name)
+        packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # what zipfile's writestr does
+        raw = packer.compress(blob) + packer.flush()
+        info = _copy_info(part.info) if part.info is not None else _new_info(part.name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.CRC, info.file_size, info.compress_size = zlib.crc32(blob), len(blob), len(raw)
+        part._blob, part.root, part.touched, part.info, part.source = None, None, False, info, _Held(raw)
 
     def put(self, name: str, blob: bytes, content_type: str | None = None) -> Part:
         """Add (or replace) a part with these bytes; with content_type, its Override is written too."""
@@ -348,6 +381,13 @@ def _write_raw(zf: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
     zf.NameToInfo[copy.filename] = copy
     zf.start_dir = zf.fp.tell()
     zf._didModify = True
+
+
+def _new_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name.lstrip("/"), date_time=FIXED_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    return info
 
 
 def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .graft import (add_sheets, drop_custom_property, recalculate_on_open, remove_sheets, replace_sheet, set_sheet_states,
                     sheet_states, sheets)
-from .opc import Package, PackageError
+from .opc import CONTENT_TYPES, Package, PackageError
 from .styles import StyleMap
 
 MACRO_MARK = "macroenabled"
@@ -73,7 +73,11 @@ class Grafting:
         self._add(Package.from_bytes(produced), titles)
 
     def _add(self, made: Package, titles) -> None:
+        before = {n.lower() for n in self.package.names()}
         self._guard(lambda: add_sheets(self.package, made, titles))
+        for name in self.package.names():  # the grafted sheets and their parts, set aside compressed
+            if name.lower() not in before and name.lower() != CONTENT_TYPES.lower():
+                self.package.hold(name)
         set_sheet_states(self.package, {t: self._states[t.lower()] for t in titles if t.lower() in self._states})
 
     def replace(self, produced, titles) -> None:
@@ -97,8 +101,8 @@ class Grafting:
         """Write atomically (with the .bak policy); raises WriteRefused with a Chinese message."""
         from ..writers.save import write_package_atomic
 
-        data = self._guard(self.package.to_bytes)
-        return write_package_atomic(self.wb, data, target, macro=self.macro)
+        return write_package_atomic(self.wb, lambda fh: self._guard(lambda: self.package.write_to(fh)), target,
+                                    macro=self.macro)
 
 
 def write_sheets(wb, produced, target: Path, remove=(), add=(), replace=(), drop_property: str | None = None) -> Path:

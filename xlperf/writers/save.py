@@ -130,16 +130,21 @@ def save_workbook_atomic(wb, path: Path) -> Path:
     return replace_atomically(Path(path), lambda fh: _write(wb, fh), lambda target: before_write(wb, target))
 
 
-def write_package_atomic(wb, package: bytes, path: Path, macro: bool = False) -> Path:
+def write_package_atomic(wb, package, path: Path, macro: bool = False) -> Path:
     """Write a finished package (xlperf.package) of the workbook wb was read as the same way: temporary
     file, fsync, replace; encrypted again when the file read was. macro: the package is macro-enabled
-    (.xlsm), so the target must be an .xlsm too."""
+    (.xlsm), so the target must be an .xlsm too. package: its bytes, or a function writing it into a file."""
     from ..safety import before_write
     from ..workbook_io import source_info
 
     info = source_info(wb)
-    return replace_atomically(Path(path), lambda fh: _write_bytes(package, info.password if info else None, fh),
-                              lambda target: before_write(wb, target, macro))
+    password = info.password if info else None
+    if callable(package) and password:  # encrypted as a whole: made in memory first
+        made = io.BytesIO()
+        package(made)
+        package = made.getvalue()
+    write = package if callable(package) else (lambda fh: _write_bytes(package, password, fh))
+    return replace_atomically(Path(path), write, lambda target: before_write(wb, target, macro))
 
 
 def replace_atomically(path: Path, write, check) -> Path:
