@@ -28,6 +28,11 @@ Public Sub 导出(control As IRibbonControl)
     RunXlperf "import xlwings as xw, xlperf.excel; xlperf.excel.export(xw.Book.caller())"
 End Sub
 
+' 按最近一次保存的工作簿文件，每个项目写一份 Word 项目支出绩效自评报告（放在导出文件夹中；附件1按工作簿的表样）。
+Public Sub 生成报告(control As IRibbonControl)
+    RunXlperf "import xlwings as xw, xlperf.excel; xlperf.excel.word_report(xw.Book.caller())"
+End Sub
+
 ' 把导出的工作簿发送到“项目清单”中填写的电子邮箱（先导出；邮件服务器设置见 xlperf.toml）。
 Public Sub 发送邮件(control As IRibbonControl)
     RunXlperf "import xlwings as xw, xlperf.excel; xlperf.excel.mail(xw.Book.caller())"
@@ -45,6 +50,10 @@ End Sub
 
 Public Sub 绩效自评_导出()
     RunXlperf "import xlwings as xw, xlperf.excel; xlperf.excel.export(xw.Book.caller())"
+End Sub
+
+Public Sub 绩效自评_生成报告()
+    RunXlperf "import xlwings as xw, xlperf.excel; xlperf.excel.word_report(xw.Book.caller())"
 End Sub
 
 Public Sub 绩效自评_发送邮件()

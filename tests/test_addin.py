@@ -155,7 +155,7 @@ def test_workbook_ribbon_adds_the_other_actions_to_the_same_tab():
     addin_root = ET.fromstring(A.CUSTOM_UI_PATH.read_bytes())
     (tab,), (addin_tab,) = list(root.iter(CUI + "tab")), list(addin_root.iter(CUI + "tab"))
     assert tab.get("idQ") == addin_tab.get("idQ") == "xlperf:tab"  # shared tab (same namespace URI in both)
-    assert [b.get("label") for b in ribbon_buttons(A.WORKBOOK_CUSTOM_UI_PATH.read_bytes())] == ["检查", "导出", "发送邮件"]
+    assert [b.get("label") for b in ribbon_buttons(A.WORKBOOK_CUSTOM_UI_PATH.read_bytes())] == ["检查", "导出", "生成报告", "发送邮件"]
 
 
 def test_icons_are_office_built_in_images():
@@ -235,7 +235,7 @@ def test_bas_is_gbk_with_crlf_and_its_ribbon_callbacks_reach_the_addins_run_pyth
     assert run_python["scope"] == "Public" and run_python["params"] == "PythonCommand As String"
 
     on_actions = [b.get("onAction") for b in ribbon_buttons(A.WORKBOOK_CUSTOM_UI_PATH.read_bytes())]
-    assert on_actions == ["检查", "导出", "发送邮件"]
+    assert on_actions == ["检查", "导出", "生成报告", "发送邮件"]
     for action in A.ACTIONS:  # every action: a ribbon callback and a parameterless macro, same command
         callback, macro = procs[action.label], procs[action.macro]
         assert is_ribbon_callback(callback)

@@ -84,6 +84,8 @@ ACTIONS = (
            "只检查：列出每个问题所在的工作表和单元格；除“校验结果”工作表外不写入任何内容。"),
     Action("export", "导出", "FileSaveAs",
            "按最近一次保存的工作簿文件，每个项目导出一个只含数值的工作簿（附件1、预算执行情况表），供报送。"),
+    Action("word_report", "生成报告", "FileNew",
+           "按最近一次保存的工作簿文件，每个项目写一份 Word 项目支出绩效自评报告（放在导出文件夹中；附件1按工作簿的表样）。"),
     Action("mail", "发送邮件", "FileSendAsAttachment",
            "把导出的工作簿发送到“项目清单”中填写的电子邮箱（先导出；邮件服务器设置见 xlperf.toml）。"),
 )
@@ -129,7 +131,7 @@ def _custom_ui(comment: str, group: str, buttons: list[str]) -> bytes:
 
 def addin_custom_ui() -> bytes:
     """The add-in's ribbon: 重新计算得分 only (the VBA has one ribbon callback, which runs xlperf.main())."""
-    note = "（检查、导出、发送邮件：在命令行运行 xlperf check、xlperf export、xlperf mail，或导入 xlperf.bas。）"
+    note = "（检查、导出、生成报告、发送邮件：在命令行运行 xlperf check、xlperf export、xlperf report、xlperf mail，或导入 xlperf.bas。）"
     return _custom_ui(
         f"xlperf.xlam 的功能区（{_GENERATED_NOTE}）。模板 VBA 只有一个功能区回调 {RIBBON_CALLBACK}，"
         f"它运行 xlperf.main()，所以加载项中只有“{RECALC.label}”一个按钮。",
@@ -139,9 +141,9 @@ def addin_custom_ui() -> bytes:
 
 
 def workbook_custom_ui() -> bytes:
-    """A ribbon for a workbook (or PERSONAL.XLSB) into which xlperf.bas is imported: the other three buttons.
+    """A ribbon for a workbook (or PERSONAL.XLSB) into which xlperf.bas is imported: the other four buttons.
 
-    It adds its group to the same tab as the add-in (shared idQ), so with both loaded the tab holds all four.
+    It adds its group to the same tab as the add-in (shared idQ), so with both loaded the tab holds all five.
     """
     return _custom_ui(
         f"导入 xlperf.bas 的工作簿的功能区（{_GENERATED_NOTE}）。用 Office RibbonX Editor 以"

@@ -48,7 +48,7 @@ ProfileOption = typer.Option(DEFAULT_PROFILE, "--profile", help=f"评分规则�
 JsonOption = typer.Option(False, "--json", help="以 JSON 输出结果（供脚本和系统读取）")
 PasswordOption = typer.Option(None, "--password", envvar="XLPERF_PASSWORD", show_envvar=False,
                               help="加密工作簿的打开密码（只在内存中解密；也可用环境变量 XLPERF_PASSWORD）")
-ConvertOption = typer.Option(False, "--convert", help="遇到 .xls/.et/.csv/.ods 时用 LibreOffice 转换一份副本后继续（原文件不变）")
+ConvertOption = typer.Option(False, "--convert", help="遇到 .xls/.et/.csv/.ods（check 审核报告时 .doc/.wps）时用 LibreOffice 转换一份副本后继续（原文件不变）")
 BackupOption = typer.Option(True, "--backup/--no-backup", help="替换已有工作簿前保留上一版为 文件名.xlsx.bak（默认保留）")
 FormOverride = typer.Option(None, "--form", metavar="表样",
                             help="本次生成附件1所用的表样（默认：工作簿记录的表样；xlperf forms 列出全部）")
@@ -309,7 +309,7 @@ def recalc(
 
 @app.command("check")
 def check(
-    file: Path = typer.Argument(..., help="他人填报的附件1工作簿（.xlsx）"),
+    file: Path = typer.Argument(..., help="他人填报的附件1工作簿（.xlsx），或自评报告（.docx；.doc/.wps 加 --convert）"),
     as_json: bool = JsonOption,
     profile: str = ProfileOption,
     password: Optional[str] = PasswordOption,
@@ -317,12 +317,16 @@ def check(
     crosscheck: bool = typer.Option(True, "--crosscheck/--no-crosscheck",
                                     help="用 Python 重新计算表中的公式，并与文件保存的结果核对（默认开启）"),
 ) -> None:
-    """审核已填好的附件1：重新计算完成率、得分、总分和等级，列出与填报值不一致之处。"""
+    """审核已填好的附件1或 Word 自评报告：重新计算完成率、得分、总分和等级，列出与填报值不一致之处。"""
     from .check import check_workbook
+    from .check_docx import check_document, is_document
     from .safety import file_options
 
     with _command_run(), file_options(password=password, convert=convert):
-        report = check_workbook(file, _profile(profile), crosscheck=crosscheck)
+        if is_document(file):  # a Word 自评报告: its tables and the numbers in its text (表N R2C5, 正文 段落12)
+            report = check_document(file, _profile(profile))
+        else:
+            report = check_workbook(file, _profile(profile), crosscheck=crosscheck)
     if as_json:
         _print_json(report.as_json())
     else:
@@ -352,6 +356,12 @@ def demo(
         save_workbook_atomic(new_workbook(list(SEEDS), prof, form=SEEDS_FORM), path)  # the seeds in their own form
         report = recalc_workbook(path, None, prof)
     _print_recalc(report, path)
+    from .report import write_reports
+
+    with file_options(backup=False):
+        run = write_reports(path, directory, prof, results=list(report.results))  # both seed reports beside it
+    written = "、".join(item.docx.name for item in run.written)
+    out.print(f"已生成自评报告：{written}（在 {directory} 中）", highlight=False)
     out.print(Text("示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。", style="dim"))
 
 
@@ -381,6 +391,7 @@ def export(
     outdir: Optional[Path] = typer.Option(None, "--outdir", help="输出文件夹（默认：工作簿旁的“<工作簿名>_导出”）"),
     pdf: bool = typer.Option(False, "--pdf", help="同时用 LibreOffice 生成每个项目附件1的 PDF"),
     force: bool = typer.Option(False, "--force", help="有错误级问题的项目也导出（附带校验结果表）"),
+    with_report: bool = typer.Option(False, "--report", help="同时写出每个项目的 Word 自评报告（见 xlperf report；有 --pdf 时也转成 PDF）"),
     profile: str = ProfileOption,
     form: Optional[str] = FormOverride,
     password: Optional[str] = PasswordOption,
@@ -398,9 +409,66 @@ def export(
             else:
                 bar(what, done, total)
 
-        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress, form=form)
+        report = export_workbook(book, outdir, _profile(profile), pdf=pdf, force=force, progress=progress, form=form,
+                                 report=with_report)
     _print_export(report)
     raise typer.Exit(EXIT_FINDINGS if report.has_problems else EXIT_OK)
+
+
+@app.command("report")
+def report(
+    book: Path = typer.Argument(..., help="主工作簿"),
+    outdir: Optional[Path] = typer.Option(None, "--outdir", help="输出文件夹（默认：工作簿旁的“<工作簿名>_导出”，与 export 相同）"),
+    pdf: bool = typer.Option(False, "--pdf", help="同时用 LibreOffice 把每份报告转成 PDF"),
+    template: Optional[Path] = typer.Option(None, "--template", help="Word 报告模板（默认：工作簿旁的 自评报告模板.docx，否则内置模板）"),
+    profile: str = ProfileOption,
+    form: Optional[str] = FormOverride,
+    password: Optional[str] = PasswordOption,
+    convert: bool = ConvertOption,
+) -> None:
+    """每个项目写一份 Word 项目支出绩效自评报告（<项目名称>_项目支出绩效自评报告.docx），附件1按工作簿的表样；不修改主工作簿。"""
+    from .report import ReportError, write_reports
+    from .report.document import TemplateError
+
+    _form(form)
+    with _command_run(ReportError, TemplateError) as bar, reading_options(password=password, convert=convert):
+        def progress(what: str, done: int, total: int) -> None:
+            if pdf:
+                err.print(f"已处理 {done}/{total} 个项目", highlight=False)
+            else:
+                bar(what, done, total)
+
+        run = write_reports(book, outdir, _profile(profile), pdf=pdf, form=form, template=template, progress=progress)
+    _print_reports(run)
+    raise typer.Exit(EXIT_FINDINGS if run.has_problems else EXIT_OK)
+
+
+def _print_reports(run) -> None:
+    table = Table(title=f"自评报告：{run.file}")
+    for title in ("项目名称", "总得分", "评价等级", "结果"):
+        table.add_column(title, overflow="fold")
+    for item in run.items:
+        if item.unused:
+            result = Text("尚未填写，未生成报告", style="dim")
+        elif item.skipped:
+            result = Text(f"未生成：{item.skipped}", style="red")
+        elif item.failed:
+            result = Text(f"失败：{item.failed}", style="red")
+        else:
+            result = item.docx.name + (f"、{item.pdf.name}" if item.pdf else "") + ("（有错误）" if item.errors else "")
+        table.add_row(*wrapped((item.name, item.total, item.grade, result)))
+    out.print(table)
+    for item in run.written:
+        if item.errors:
+            err.print(Text.assemble(("注意：", "yellow"), f"“{item.name}”有 {item.errors} 个错误级问题，报告中的得分按所填内容计算"
+                                    f"（总得分 {item.total}）；请用 xlperf recalc 查看并修正后重新生成报告"), highlight=False)
+    for item in run.written:
+        if item.generated:
+            out.print(f"“{item.name}”以下部分录入表中未填写，已按计算结果生成：{'、'.join(item.generated)}", highlight=False)
+    done = len(run.written)
+    problems = sum(1 for i in run.items if not i.ok and not i.unused)
+    out.print(f"已生成 {done} 份自评报告到 {run.outdir}" + (f"；{problems} 个项目未生成或失败（见上表）" if problems else ""),
+              highlight=False)
 
 
 @app.command("mail")
@@ -447,10 +515,14 @@ def _print_export(report) -> None:
         elif item.failed:
             result = Text(f"失败：{item.failed}", style="red")
         else:
-            files = item.xlsx.name + (f"、{item.pdf.name}" if item.pdf else "")
+            files = "、".join(p.name for p in (item.xlsx, item.pdf, item.report, item.report_pdf) if p)
             result = files + ("（有错误，按 --force 导出）" if item.forced else "")
         table.add_row(*wrapped((item.name, item.total, item.grade, result)))
     out.print(table)
+    for item in report.items:
+        if item.report is not None and item.generated:
+            out.print(f"“{item.name}”的自评报告中以下部分录入表中未填写，已按计算结果生成：{'、'.join(item.generated)}",
+                      highlight=False)
     done, problems = len(report.exported), sum(1 for i in report.items if not i.ok and not i.unused)
     out.print(f"已导出 {done} 个项目到 {report.outdir}" + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
               highlight=False)
@@ -527,8 +599,11 @@ def _print_recalc(report, written_to: Path) -> None:
 
 
 def _print_check(report) -> None:
+    from .check_docx import is_document
+
     table = Table(title=f"审核结果：{report.file}")
-    for title in ("工作表", "表头行", "总分(重算)", "等级(重算)", "总分(填报)", "等级(填报)"):
+    where = "表格" if is_document(Path(report.file)) else "工作表"  # a Word report: 表6, its header in row 2
+    for title in (where, "表头行", "总分(重算)", "等级(重算)", "总分(填报)", "等级(填报)"):
         table.add_column(title)
     for t in report.tables:
         table.add_row(Wrapped(t.sheet), str(t.header_row), "—" if t.total is None else format_score(t.total), t.grade,

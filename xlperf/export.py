@@ -143,6 +143,9 @@ class ExportItem:
     failed: str | None = None  # why writing failed (Chinese)
     forced: bool = False  # exported despite error findings
     unused: bool = False  # a project sheet nobody filled in: not exported, and not a problem
+    report: Path | None = None  # the Word 自评报告 (--report)
+    report_pdf: Path | None = None
+    generated: tuple[str, ...] = ()  # the report's sections written from the numbers
 
     @property
     def ok(self) -> bool:
@@ -177,11 +180,13 @@ def _refusal(result: ProjectResult) -> str:
 
 
 def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: bool = False, force: bool = False,
-                    progress: Progress | None = None, form: str | None = None) -> ExportReport:
+                    progress: Progress | None = None, form: str | None = None, report: bool = False,
+                    template: Path | None = None) -> ExportReport:
     """Export every project of the master workbook book into outdir (see the module doc).
 
     Raises UnreadableWorkbook when book cannot be read and ExportError when
     the export cannot start; a problem with one project is reported in its item.
+    report: also write each exported project's Word 自评报告 (xlperf.report), and its PDF with pdf.
     """
     from . import libreoffice
     from .forms.recorded import form_for
@@ -206,12 +211,25 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
     except OSError as exc:
         raise ExportError(f"无法创建输出文件夹 {outdir}：{_os_reason(exc)}") from exc
 
-    report = ExportReport(file=str(book), outdir=outdir)
+    template_data = None
+    if report:
+        from .report.document import TemplateError, load_template
+
+        try:
+            template_data = load_template(template, beside=book)
+        except TemplateError as exc:
+            raise ExportError(str(exc)) from None
+    run = ExportReport(file=str(book), outdir=outdir)
     taken: set[str] = set()
+    report_names: set[str] = set()
     for i, result in enumerate(results, start=1):
-        report.items.append(_export_one(result, outdir, taken, pdf, force, chosen, profile))
+        item = _export_one(result, outdir, taken, pdf, force, chosen, profile)
+        if template_data is not None and item.xlsx is not None and item.ok:
+            item = _report_one(item, result, outdir, report_names, chosen, template_data, pdf)
+        run.items.append(item)
         if progress:
             progress("导出", i, len(results))
+    report = run
     try:
         report.manifest = write_manifest(report, book, profile)
     except OSError as exc:
@@ -254,6 +272,17 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
         except (LibreOfficeError, OSError) as exc:  # reported with the project; mail then sends nothing for it
             item = _replace(item, failed=f"PDF 生成失败：{exc}")
     return item
+
+
+def _report_one(item: ExportItem, result: ProjectResult, outdir: Path, taken: set[str], form, template: bytes,
+                pdf: bool) -> ExportItem:
+    """item with the project's Word 自评报告 written beside its workbook (a failure is the item's)."""
+    from .report import _write_one
+
+    written = _write_one(result, outdir, taken, form, template, pdf)
+    if written.docx is None or written.failed:
+        return _replace(item, report=written.docx, failed=f"自评报告：{written.failed or written.skipped}")
+    return _replace(item, report=written.docx, report_pdf=written.pdf, generated=written.generated)
 
 
 def _no_backup():
@@ -315,6 +344,8 @@ def write_manifest(report: ExportReport, book: Path, profile) -> Path:
                 "errors": i.errors,
                 "xlsx": i.xlsx.name if i.xlsx else None,
                 "pdf": i.pdf.name if i.pdf else None,
+                "report": i.report.name if i.report else None,
+                "report_pdf": i.report_pdf.name if i.report_pdf else None,
                 "sha256": file_sha256(i.xlsx) if i.xlsx else None,
                 "skipped": i.skipped or i.failed,
                 "unused": i.unused,

@@ -6,6 +6,7 @@ this module; nothing else hard-codes a row or a column of the input sheet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 from openpyxl.utils import get_column_letter
@@ -114,7 +115,22 @@ GRADE_ROW = TOTAL_ROW + 1  # 65: 评价等级 in I
 WEIGHT_TOTAL_CELL = f"{INDICATOR_COLUMN_LETTERS['weight']}{TOTAL_ROW}"
 TOTAL_SCORE_CELL = f"{INDICATOR_COLUMN_LETTERS['score']}{TOTAL_ROW}"
 GRADE_CELL = f"{INDICATOR_COLUMN_LETTERS['score']}{GRADE_ROW}"
+# ---- the report's own text (xlperf report): a section below the 评价等级 row ----------------------
+# Label in A, text merged B:J, like INFO_FIELDS. Read by their labels, so a sheet made before they
+# existed still reads (they are then empty) and a blank one is written from the numbers.
+REPORT_SECTION_TITLE = "五、自评报告文字（xlperf report 写入自评报告；留空的由计算结果生成）"
+REPORT_FIELDS = ("项目实施和预算执行情况及分析", "产出情况及分析", "效益情况及分析", "满意度情况及分析",
+                 "项目主要经验做法", "项目管理中存在问题及原因分析", "进一步加强项目管理措施及建议")
+REPORT_SECTION_ROW = GRADE_ROW + 2  # 67: one blank row under 评价等级
+REPORT_FIRST_ROW = REPORT_SECTION_ROW + 1  # 68 … 74
+
 INPUT_COLUMN_WIDTHS = {"A": 16, "B": 18, "C": 34, "D": 10, "E": 9, "F": 13, "G": 13, "H": 11, "I": 11, "J": 40, "K": 3, "L": 10, "M": 10}
+
+
+@lru_cache(maxsize=4096)
+def _reference(column: str, row: int) -> str:
+    """"H24": one string for every sheet that has its field there (a thousand projects keep a few hundred)."""
+    return f"{column}{row}"
 
 
 def goal_blocks() -> dict[str, str]:
@@ -132,6 +148,10 @@ ACHIEVED_BLOCK = f"H{_EXPECTED_ROW}:{get_column_letter(INPUT_LAST_COLUMN)}{_EXPE
 
 def info_cell(field: str) -> str:
     return f"B{INFO_FIRST_ROW + INFO_FIELDS.index(field)}"
+
+
+def report_cell(field: str) -> str:
+    return f"B{REPORT_FIRST_ROW + REPORT_FIELDS.index(field)}"
 
 
 def goal_cell(field: str) -> str:
@@ -160,7 +180,8 @@ def is_input_cell(cell: str) -> bool:
         return True
     if cell in (ACHIEVED_BLOCK.split(":")[0], AMOUNT_UNIT_CELL):
         return True
-    if row in {INFO_FIRST_ROW + i for i in range(len(INFO_FIELDS))} | {GOALS_FIRST_ROW + i for i in range(len(GOAL_FIELDS))}:
+    if row in {INFO_FIRST_ROW + i for i in range(len(INFO_FIELDS))} | {GOALS_FIRST_ROW + i for i in range(len(GOAL_FIELDS))} | \
+            {REPORT_FIRST_ROW + i for i in range(len(REPORT_FIELDS))}:
         return letter == "B"
     if row in BUDGET_ROW_NUMBERS.values():
         amount_row = next(k for k, v in BUDGET_ROW_NUMBERS.items() if v == row)
@@ -192,10 +213,10 @@ class InputPositions:
     budget_indicator_row: int
 
     def budget_cell(self, row: str, column: str) -> str:
-        return f"{self.budget_columns[column]}{self.budget_rows[row]}"
+        return _reference(self.budget_columns[column], self.budget_rows[row])
 
     def indicator_cell(self, field: str, row: int) -> str:
-        return f"{self.indicator_columns[field]}{row}"
+        return _reference(self.indicator_columns[field], row)
 
     @property
     def weight_total_cell(self) -> str:

@@ -94,6 +94,7 @@ SENT, FAILED, UNCONFIRMED = "已发送", "失败", "未确认"
 DRAFTS_FOLDER = "待发送邮件"
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 PDF_TYPE = ("application", "pdf")
+DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 class MailConfigError(Exception):
@@ -563,7 +564,8 @@ def build_message(*, subject: str, body: str, sender: str | None, to: list[str],
     if attachments:
         msg.make_mixed()
         for path in attachments:
-            maintype, subtype = PDF_TYPE if path.suffix.lower() == ".pdf" else XLSX_TYPE
+            suffix = path.suffix.lower()
+            maintype, subtype = PDF_TYPE if suffix == ".pdf" else DOCX_TYPE if suffix == ".docx" else XLSX_TYPE
             msg.attach(attachment_part(path.read_bytes(), path.name, maintype, subtype))
     check_message(msg, [*to, *cc])
     return msg
@@ -831,7 +833,8 @@ def plan(book: Path, outdir: Path, settings: MailSettings, to: list[str], cc: li
             why = one_line(_text(entry.get("skipped"))) or "导出记录中没有文件"
             report.failures.append(Failure(name, None, f"未导出，未发送：{why}"))
             continue
-        names = [entry["xlsx"]] + ([entry["pdf"]] if entry.get("pdf") else [])
+        # the 附件1 workbook, its PDF, and the Word 自评报告 (and its PDF) when export wrote them (--report)
+        names = [entry["xlsx"]] + [entry[k] for k in ("pdf", "report", "report_pdf") if entry.get(k)]
         bad = [n for n in names if not _plain_file_name(n)]
         if bad:
             report.failures.append(Failure(name, None, f"导出记录中的文件名“{shown(_text(bad[0]))}”无效，未发送；"

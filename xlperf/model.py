@@ -6,6 +6,7 @@ findings can point at it, the way beancount entries carry their source.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Mapping
@@ -19,7 +20,10 @@ SEVERITY_LABELS = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
 UNSCORED_CODES = frozenset({"layout-changed", "project-sheet-missing", "project-not-filled"})
 
 
-@dataclass(frozen=True)
+_DOCUMENT_CELL = re.compile(r"R\d+C\d+")  # a cell of a Word table (never an A1 address: letters come first there)
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem found in a workbook, at one sheet!cell."""
 
@@ -36,7 +40,11 @@ class Finding:
 
     @property
     def where(self) -> str:
-        return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+        if not self.cell:
+            return self.sheet
+        if self.cell.startswith("段落") or _DOCUMENT_CELL.fullmatch(self.cell):
+            return f"{self.sheet} {self.cell}"  # a Word document: 表3 R2C5, 正文 段落12 (xlperf.check_docx)
+        return f"{self.sheet}!{self.cell}"
 
     @property
     def place(self) -> str:
@@ -64,7 +72,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Loc:
     """Where a value lives in the workbook."""
 
@@ -72,7 +80,7 @@ class Loc:
     cell: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
     """A cell value as an accountant typed it, parsed.
 
@@ -102,7 +110,7 @@ class Value:
 BLANK = Value("blank")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Indicator:
     """One row of the 绩效指标 table (input side)."""
 
@@ -125,7 +133,7 @@ SUBTOTAL_PARTS = ("central", "provincial", "municipal", "county")
 TOTAL_PARTS = ("subtotal", "carryover", "other")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BudgetTable:
     """The 预算执行情况 table as read: rows (1)–(4) amounts, (5)–(7) as published.
 
@@ -139,10 +147,12 @@ class BudgetTable:
     derived: Mapping[tuple[str, str], bool] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Project:
     name: str
     sheet: str
+    # layout.INFO_FIELDS, GOAL_FIELDS, ACHIEVED_LABEL and REPORT_FIELDS (the Word report's own text,
+    # "" when blank or when the sheet predates them) → text as typed
     info: Mapping[str, str]
     budget: BudgetTable | None
     indicators: tuple[Indicator, ...]
@@ -155,7 +165,7 @@ class Project:
     positions: object | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndicatorResult:
     indicator: Indicator
     direction: str  # 正向/反向/定性
@@ -164,7 +174,7 @@ class IndicatorResult:
     is_budget: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BudgetResult:
     """Every cell of the budget table after derivation: amounts in 万元, rates in percent points."""
 
@@ -173,7 +183,7 @@ class BudgetResult:
     rate_column: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProjectResult:
     project: Project
     indicators: tuple[IndicatorResult, ...]

@@ -51,6 +51,11 @@ def export(book, profile=None, *, alert: bool = True):
     return _guarded(book, alert, _export, profile)
 
 
+def word_report(book, profile=None, *, alert: bool = True):
+    """`xlperf report` on the workbook's file (desktop Excel: as last saved). Returns the ReportRun or None."""
+    return _guarded(book, alert, _report, profile)
+
+
 def mail(book, *, alert: bool = True):
     """`xlperf mail` on the workbook's file (desktop Excel). Returns the MailReport or None."""
     return _guarded(book, alert, _mail)
@@ -135,6 +140,27 @@ def _export(book, run: _Run, profile):
     return report
 
 
+def _report(book, run: _Run, profile):
+    from ..report import write_reports
+
+    path = _saved_file(book)
+    if path is None:
+        if run.alert:
+            _alert(book, NEEDS_FILE.format(what="生成报告", command="report"), critical=True)
+        return None
+    report = write_reports(path, None, default_profile(profile))
+    if run.alert:
+        lines = [f"已按最近一次保存的“{path.name}”生成 {len(report.written)} 份自评报告到：{report.outdir}"]
+        lines += [f"· {item.name}：未生成，{item.skipped or item.failed}" for item in report.items
+                  if not item.ok and not item.unused]
+        lines += [f"· {item.name}：有 {item.errors} 个错误级问题，报告中的得分按所填内容计算，请先重新计算并修正"
+                  for item in report.written if item.errors]
+        lines += [f"· {item.name}：录入表中未填写、按计算结果生成的部分：{'、'.join(item.generated)}"
+                  for item in report.written if item.generated]
+        _alert(book, "\n".join(lines), critical=report.has_problems)
+    return report
+
+
 def _mail(book, run: _Run):
     from ..mail import send_mail
 
@@ -213,6 +239,8 @@ def _guarded(book, alert: bool, command, *args):
     """Run one command: a problem the user can fix, or a bug, becomes an alert (and None), never a traceback."""
     from ..export import ExportError, ManifestError
     from ..mail import MailConfigError
+    from ..report import ReportError
+    from ..report.document import TemplateError
     from ..workbook_io import UnreadableWorkbook
 
     run = _Run(alert)
@@ -220,7 +248,7 @@ def _guarded(book, alert: bool, command, *args):
     before = len(actions) if actions is not None else 0
     try:
         return command(book, run, *args)
-    except (UnreadableWorkbook, ExportError, ManifestError, MailConfigError) as exc:
+    except (UnreadableWorkbook, ExportError, ManifestError, MailConfigError, ReportError, TemplateError) as exc:
         message = str(exc)
     except Exception as exc:  # a bug: say so in Chinese, keep the workbook as it was where possible
         logging.getLogger("xlperf").exception("xlperf.excel.%s failed on %s", command.__name__.lstrip("_"), book.name)

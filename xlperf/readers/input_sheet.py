@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import layout as L
 from ..model import UNSCORED_CODES
+from ..package.book import BookSheet
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
 from ..rules.indicator import make_finding
 from ..template.formulas import overwritable_formula_cells, template_formulas
@@ -36,7 +37,7 @@ CachedValue = Callable[[str, str], object]  # (sheet, cell) → cached value of 
 
 def is_input_sheet(ws) -> bool:
     """An input sheet carries the template's title in A1 (or a little lower when rows were inserted above it)."""
-    if not isinstance(ws, Worksheet):
+    if not isinstance(ws, (Worksheet, BookSheet)):  # a chart sheet has no cells
         return False
     if ws[L.TITLE_CELL].value == L.INPUT_TITLE:
         return True
@@ -232,6 +233,7 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
     info.update({f: r.text(pos.goal_cells[f]) for f in L.GOAL_FIELDS})
     expected_row = int(re.sub(r"\D", "", pos.goal_cells[L.EXPECTED_GOAL]))
     info[L.ACHIEVED_LABEL] = _beside_label(ws, expected_row, L.ACHIEVED_LABEL)
+    info.update(_report_texts(ws, pos))
     name_row = int(re.sub(r"\D", "", pos.name_cell))
     side = {key: _beside_label(ws, name_row, label) for key, (label, _, _) in L.SIDE_FIELDS.items()}
     meta = {**meta, **{key: value for key, value in side.items() if value}}
@@ -267,12 +269,30 @@ def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Pro
 
 def _untouched(info: dict, budget: BudgetTable | None, indicators: list[Indicator]) -> bool:
     """Nothing typed but what the template itself puts there (the 预算执行率 row, the 金额单位)."""
-    if any((info.get(f) or "").strip() for f in L.INFO_FIELDS + L.GOAL_FIELDS + (L.ACHIEVED_LABEL,)):
+    if any((info.get(f) or "").strip() for f in L.INFO_FIELDS + L.GOAL_FIELDS + (L.ACHIEVED_LABEL,) + L.REPORT_FIELDS):
         return False
     if budget is not None and any(not v.is_blank and not budget.derived.get(key) for key, v in budget.values.items()):
         return False
     return all(ind.actual_linked and not (ind.reason or "").strip() and ind.level3 == BUDGET_INDICATOR_NAME
                for ind in indicators)
+
+
+REPORT_SEARCH_ROWS = 30  # below 评价等级: the report's text rows, found by their labels in column A
+
+
+def _report_texts(ws: Worksheet, pos: L.InputPositions) -> dict[str, str]:
+    """layout.REPORT_FIELDS → the text typed right of its label below the 评价等级 row ("" when the
+    sheet has no such label: made before the report existed, or the label was deleted)."""
+    out = {f: "" for f in L.REPORT_FIELDS}
+    wanted = set(L.REPORT_FIELDS)
+    last = min(pos.grade_row + REPORT_SEARCH_ROWS, max(ws.max_row or 0, pos.grade_row))
+    for row in ws.iter_rows(min_row=pos.grade_row + 1, max_row=last, max_col=2):
+        label, value = row[0].value, (row[1].value if len(row) > 1 else None)
+        if isinstance(label, str) and label.strip() in wanted and not out[label.strip()]:
+            if formula_text(value) is not None:
+                value = None  # a formula typed as text is not the report's text
+            out[label.strip()] = "" if value is None else str(value).strip()
+    return out
 
 
 def _beside_label(ws: Worksheet, row: int, label: str) -> str:
@@ -312,13 +332,15 @@ def is_unfilled(project: Project) -> bool:
     return any(f.code == NOT_FILLED for f in project.read_findings)
 
 
+_BUDGET_KEYS = tuple((row, col) for row in BUDGET_ROWS for col in BUDGET_COLUMNS)  # one key tuple for every project
+
+
 def _read_budget(r: _SheetReader) -> BudgetTable:
     values, cells, derived = {}, {}, {}
-    for row in BUDGET_ROWS:
-        for col in BUDGET_COLUMNS:
-            ref = r.pos.budget_cell(row, col)
-            c = r.cell(ref)
-            values[(row, col)], cells[(row, col)], derived[(row, col)] = c.value, r.loc(ref), c.derived
+    for key in _BUDGET_KEYS:
+        ref = r.pos.budget_cell(*key)
+        c = r.cell(ref)
+        values[key], cells[key], derived[key] = c.value, r.loc(ref), c.derived
     return BudgetTable(sheet=r.ws.title, values=values, cells=cells, derived=derived)
 
 

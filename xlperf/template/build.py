@@ -57,6 +57,7 @@ INSTRUCTIONS = (
     "5. 指标方向留空时自动判断（含 ≤、以内 等为反向，文字目标为定性）；需要时可从下拉列表选择 正向/反向/定性。",
     "6. 第一行“预算执行率”的业绩值自动引用预算执行情况表第(7)行，一般无需填写；如手工改写，xlperf 会核对是否一致。",
     "7. 完成率低于 100% 或明显超出目标时，请填写“偏差原因分析及改进措施”。",
+    "8. 评价等级下方的“自评报告文字”由 xlperf report 写入 Word 自评报告（绩效分析、经验做法、存在问题、措施建议）；留空的部分按计算结果自动生成。",
     "",
     "三、评分规则（财预〔2020〕10号）",
     "1. 正向指标：完成率 = 业绩值 ÷ 目标值；反向指标：完成率 = 目标值 ÷ 业绩值；定性指标：完成率 = 业绩值所填比例。",
@@ -190,6 +191,9 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
 
     _section(ws, L.INDICATOR_SECTION_ROW, "四、绩效指标（权重合计应为 100；灰色单元格自动计算；空行不计）")
     _indicator_table(ws, profile)
+
+    _section(ws, L.REPORT_SECTION_ROW, L.REPORT_SECTION_TITLE)
+    _text_rows(ws, L.REPORT_FIRST_ROW, L.REPORT_FIELDS)
     ws.freeze_panes = None
     ws.sheet_view.zoomScale = 90
     ws.protection.sheet = True  # no password: protection only guards the formulas

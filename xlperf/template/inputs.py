@@ -54,6 +54,7 @@ class ProjectInput:
     side: dict = field(default_factory=dict)  # layout.SIDE_FIELDS keys (department, implementer) → text
     achieved: str = ""  # 年度绩效目标's 实际完成情况
     amount_unit: str = ""  # 万元 (the template's) or 元
+    report: dict = field(default_factory=dict)  # layout.REPORT_FIELDS → text (the Word report's own sections)
 
 
 def _number(x):
@@ -78,6 +79,8 @@ def type_into(ws, data: ProjectInput) -> None:
         set_text(ws[L.info_cell(f)], text)
     for f, text in data.goals.items():
         set_text(ws[L.goal_cell(f)], text)
+    for f, text in data.report.items():
+        set_text(ws[L.report_cell(f)], text)
     for (row, col), amount in data.budget.items():
         ws[L.budget_cell(row, col)] = _number(amount)
     rows = list(L.indicator_rows())

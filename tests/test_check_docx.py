@@ -1,0 +1,707 @@
+"""`xlperf check REPORT.docx` (issue 15, part 2): the Word 自评报告 a unit sends in, audited.
+
+The reports are built here with python-docx from the seed texts as they are (tests/golden, see
+tests/docx_builders.py): paragraphs, and real tables with merged header cells. Locations: 表N
+R{row}C{column} in a table's grid, 正文 段落N for the N-th paragraph outside tables that shows text.
+"""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import docx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from xlperf import libreoffice
+from xlperf.check import check_workbook
+from xlperf.cli import app
+from xlperf.model import Finding, Indicator
+from xlperf.profiles import load_profile
+from xlperf.readers.annex_table import Grid, annex_tables_in, budget_blocks_in
+from xlperf.readers.docx_tables import UnreadableDocument, read_document, table_grid
+from xlperf.rules import grade as grade_of, score_indicator, total_score
+from xlperf.rules.budget import rate_points
+from xlperf.rules.indicator import indicator_score
+from xlperf.values import RATE_PLACES, format_number, format_percent, half_up, parse_value
+from xlperf.vocabulary import CATEGORIES
+
+from .annex_builders import seed_000_workbook, seed_004_workbook
+from .docx_builders import (
+    SEED_000, SEED_004, add_table, body_paragraph_number, seed_docx, seed_text, table_number,
+)
+
+runner = CliRunner()
+PROFILE = load_profile()
+ANNEX_TITLE = "附件1.项目支出绩效自评表"
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def check_json(path: Path, *extra) -> tuple[int, dict]:
+    result = run("check", path, "--json", *extra)
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def folder_state(folder: Path) -> dict:
+    return {p.name: (p.read_bytes() if p.is_file() else "dir") for p in sorted(folder.iterdir())}
+
+
+def errors(data: dict) -> set[tuple[str, str, str]]:
+    return {(f["code"], f["sheet"], f["cell"]) for f in data["findings"] if f["severity"] == "error"}
+
+
+@pytest.fixture(scope="module")
+def seed_000(tmp_path_factory) -> Path:
+    return seed_docx(SEED_000, tmp_path_factory.mktemp("docx") / "忻州市政府信息化建设经费_自评报告.docx")
+
+
+@pytest.fixture(scope="module")
+def seed_004(tmp_path_factory) -> Path:
+    return seed_docx(SEED_004, tmp_path_factory.mktemp("docx") / "信息化运行维护_自评报告.docx")
+
+
+# ---- the two seeds ------------------------------------------------------------------
+def test_the_seed_documents_have_real_merged_tables(seed_000):
+    document = docx.Document(seed_000)
+    budget, annex = document.tables[0], document.tables[-1]
+    xml = budget._tbl.xml
+    assert 'w:gridSpan w:val="5"' in xml and "w:vMerge" in xml  # 财政资金 over 小计…县区级; 项目/行次… down two rows
+    assert 'w:gridSpan w:val="9"' in annex._tbl.xml  # the title row across the 附件1
+    doc = read_document(seed_000)
+    assert len(doc.tables) == 6
+    assert doc.tables[0].cells[(1, 4)] == "财政资金" and doc.tables[0].cells[(2, 4)] == "小计"
+    assert (4, 1, 8, 1) in doc.tables[0].merges and (1, 1, 1, 2) in doc.tables[0].merges  # (min_col, min_row, max_col, max_row)
+
+
+def test_seed_000_verdicts_at_their_places(seed_000):
+    text = seed_text(SEED_000)
+    annex = f"表{table_number(text, ANNEX_TITLE)}"
+    budget_small = f"表{table_number(text, '预算执行指标')}"
+    sentence = f"段落{body_paragraph_number(text, '总得分89.5分')}"
+    assert (annex, budget_small, sentence) == ("表6", "表2", "段落18")
+
+    code, data = check_json(seed_000)
+    assert code == 1
+    (table,) = data["tables"]
+    assert table["sheet"] == annex and table["form"] == "shanxi"
+    assert (table["total"], table["grade"]) == ("99.50", "优秀")  # the budget row scored from the budget table
+    assert (table["published_total"], table["published_grade"]) == ("89.50", "良好")  # as the text says
+    by = {(f["code"], f["sheet"], f["cell"]): f for f in data["findings"]}
+
+    # 附件1 预算执行率 0.00% against the budget table's 100%: R3 is the row under the title and header, C6 业绩值
+    link = by[("budget-rate-mismatch", annex, "R3C6")]
+    assert (link["severity"], link["published"], link["expected"]) == ("error", "0.00%", "100.00%")
+    for words in ("100.00%", "应得 10 分", "99.50", "优秀", "表1", f"{budget_small} R2C5"):
+        assert words in link["message"]
+    # the row should score 10
+    score = by[("published-score-mismatch", annex, "R3C8")]
+    assert (score["published"], score["expected"]) == ("0", "10")
+    assert f"{budget_small} R2C6" in score["message"]  # the score table repeats the 0
+    # the 总得分 sentence should read 99.5 and “优秀”
+    total = by[("narrative-total-mismatch", "正文", sentence)]
+    assert (total["severity"], total["published"], total["expected"]) == ("error", "89.5", "99.50")
+    assert Decimal(total["expected"]) == Decimal("99.5") and "总得分89.5分" in total["message"]
+    grade = by[("narrative-grade-mismatch", "正文", sentence)]
+    assert (grade["severity"], grade["published"], grade["expected"]) == ("error", "良好", "优秀")
+
+    # Nothing else is an error but what the workbook check says of the budget table (年度总金额/小计 left at 0)
+    assert errors(data) == {
+        ("budget-rate-mismatch", annex, "R3C6"), ("published-rate-mismatch", annex, "R3C7"),
+        ("published-score-mismatch", annex, "R3C8"),
+        ("narrative-total-mismatch", "正文", sentence), ("narrative-grade-mismatch", "正文", sentence),
+        ("budget-row-mismatch", "表1", "R8C3"), ("budget-row-mismatch", "表1", "R8C4"),
+        ("budget-row-mismatch", "表1", "R9C3"), ("budget-row-mismatch", "表1", "R9C4"),
+    }
+
+
+def test_seed_000_locations_as_the_reviewer_reads_them(seed_000):
+    result = run("check", seed_000)
+    assert result.exit_code == 1
+    flat = "".join(result.stdout.split())
+    for place in ("表6R3C6", "正文段落18", "表1R9C3"):
+        assert place in flat
+    assert "!" not in "".join(line for line in result.stdout.splitlines() if "表6 R" in line)
+
+
+def test_seed_004_is_clean_but_for_what_the_workbook_check_says(seed_004, tmp_path):
+    code, data = check_json(seed_004)
+    assert code == 0
+    (table,) = data["tables"]
+    assert (table["total"], table["grade"], table["published_total"], table["published_grade"]) == (
+        "99.78", "优秀", "99.78", "优秀")  # 11.25 × 98% = 11.025 → 11.03, half up
+    assert not [f for f in data["findings"] if f["severity"] == "error"]
+    workbook = check_workbook(seed_004_workbook(tmp_path / "004.xlsx"), PROFILE)
+    assert {f["code"] for f in data["findings"]} == {f.code for f in workbook.findings}
+    annex = f"表{table_number(seed_text(SEED_004), ANNEX_TITLE)}"
+    assert {(f["code"], f["cell"]) for f in data["findings"]} == {("satisfaction-misfiled", "R9C3"), ("level1-weights", "R2C4")}
+    assert {f["sheet"] for f in data["findings"]} == {annex}
+
+
+def test_the_reports_xlperf_writes_for_the_seeds_check_as_the_seeds_do(tmp_path):
+    """Round trip with part 1 of the issue: the demo writes both seed reports; check reads them back."""
+    pytest.importorskip("xlperf.report")
+    assert run("demo", tmp_path).exit_code == 0
+    reports = {p.name.split("_")[0]: p for p in tmp_path.glob("*.docx")}
+    if not reports:
+        pytest.skip("the demo writes no Word report yet")
+    code, data = check_json(reports["忻州市政府信息化建设经费"])
+    assert code == 1
+    (table,) = data["tables"]
+    assert (table["total"], table["grade"], table["published_total"], table["published_grade"]) == (
+        "99.50", "优秀", "89.50", "良好")
+    codes = {f["code"]: f for f in data["findings"] if f["severity"] == "error"}
+    assert {"budget-rate-mismatch", "published-score-mismatch", "narrative-total-mismatch",
+            "narrative-grade-mismatch"} <= set(codes)
+    assert codes["budget-rate-mismatch"]["sheet"] == table["sheet"]
+    assert (codes["narrative-total-mismatch"]["sheet"], codes["narrative-total-mismatch"]["expected"]) == ("正文", "99.50")
+    code, data = check_json(reports["信息化运行维护"])
+    assert code == 0
+    (table,) = data["tables"]
+    assert (table["total"], table["published_total"], table["grade"]) == ("99.78", "99.78", "优秀")
+
+
+# ---- the small score tables against the 附件1 ---------------------------------------------
+def test_a_score_table_disagreeing_with_the_annex(tmp_path):
+    def edit(text: str) -> str:
+        small = text.index("（三）项目效益情况")
+        head, tail = text[:small], text[small:]
+        tail = tail.replace("\t98%\n\t11.03", "\t98%\n\t11.02", 1)  # the 效益 table, not the 附件1
+        return head + tail.replace("\t系统功能模块使用率\n\t11.25", "\t系统功能模块使用率\n\t12.25", 1)
+
+    path = seed_docx(SEED_004, tmp_path / "改.docx", edit)
+    text = edit(seed_text(SEED_004))
+    small = f"表{table_number(text, '系统功能模块使用率')}"
+    code, data = check_json(path)
+    assert code == 1
+    mismatches = {(f["sheet"], f["cell"]): f for f in data["findings"] if f["code"] == "report-table-mismatch"}
+    # rows: 1 header, 2 系统安全等级达标率, 3 系统功能模块使用率, 4 使用者满意度; columns: 3 权重, 6 得分
+    assert set(mismatches) == {(small, "R4C6"), (small, "R3C3")}
+    assert (mismatches[(small, "R4C6")]["published"], mismatches[(small, "R4C6")]["expected"]) == ("11.02", "11.03")
+    assert (mismatches[(small, "R3C3")]["published"], mismatches[(small, "R3C3")]["expected"]) == ("12.25", "11.25")
+    assert all(f["severity"] == "error" for f in mismatches.values())
+    assert errors(data) == {("report-table-mismatch", small, "R4C6"), ("report-table-mismatch", small, "R3C3")}
+
+
+def test_a_score_table_row_the_annex_does_not_have(tmp_path):
+    edit = (lambda text: text.replace("\t跟踪反馈机制健全性\n\t11.25", "\t反馈机制健全性\n\t11.25", 1))
+    path = seed_docx(SEED_004, tmp_path / "改名.docx", edit)
+    text = edit(seed_text(SEED_004))
+    small, annex = f"表{table_number(text, '反馈机制健全性')}", f"表{table_number(text, ANNEX_TITLE)}"
+    _, data = check_json(path)
+    found = {(f["code"], f["sheet"], f["cell"]) for f in data["findings"]}
+    assert ("report-row-unmatched", small, "R2C2") in found
+    assert ("report-row-unlisted", annex, "R11C3") in found  # the 附件1's 跟踪反馈机制健全性
+
+
+def test_a_report_without_its_annex_is_scored_from_its_score_tables(tmp_path):
+    def edit(text: str) -> str:
+        return text[:text.rfind("\n", 0, text.index(ANNEX_TITLE))]
+
+    code, data = check_json(seed_docx(SEED_000, tmp_path / "无附件.docx", edit))
+    assert code == 1
+    (table,) = data["tables"]
+    small = f"表{table_number(edit(seed_text(SEED_000)), '预算执行指标')}"
+    assert (table["sheet"], table["total"], table["grade"], table["published_total"]) == (small, "99.50", "优秀", "89.50")
+    assert ("budget-rate-mismatch", small, "R2C5") in errors(data)
+    assert ("narrative-total-mismatch", "正文", "段落18") in errors(data)
+    # the 一级 follows from the 二级 (数量指标 → 产出指标): the split is the seed's 10/40/40/10
+    (split,) = [f for f in data["findings"] if f["code"] == "level1-weights"]
+    assert "产出指标40/效益指标40/满意度指标10" in split["message"]
+
+
+# ---- the narrative ------------------------------------------------------------------------
+def _with_sentence(sentence: str):
+    def edit(text: str) -> str:
+        return text.replace("2. 产出情况及分析\n优秀", f"2. 产出情况及分析\n{sentence}", 1)
+    return edit
+
+
+@pytest.mark.parametrize("sentence", [
+    "项目年度总金额75.91万元，全年执行资金75.91万元，预算执行率为100%，总得分99.78分，属于“优秀”。",
+    "项目年度总金额７５．９１万元，预算执行率：１００％，自评总分为９９．７８分，评价等级为优。",  # typed full width
+])
+def test_narrative_rate_and_amount_that_agree(tmp_path, sentence):
+    code, data = check_json(seed_docx(SEED_004, tmp_path / "对.docx", _with_sentence(sentence)))
+    assert code == 0 and not [f for f in data["findings"] if f["severity"] == "error"]
+
+
+def test_a_full_width_sentence_is_quoted_as_typed(tmp_path):
+    sentence = "自评价结果为：总得分８９．５分，属于“良好”。"
+    _, data = check_json(seed_docx(SEED_004, tmp_path / "全角.docx", _with_sentence(sentence)))
+    (total,) = [f for f in data["findings"] if f["code"] == "narrative-total-mismatch"]
+    assert (total["published"], total["expected"]) == ("89.5", "99.78")
+    assert "总得分８９．５分" in total["message"]  # findable in Word with 查找
+
+
+def test_the_full_marks_in_a_sentence_are_not_the_score(tmp_path):
+    sentence = "本次自评总分100分，自评得分99.78分；满分即总分100分。"
+    code, data = check_json(seed_docx(SEED_004, tmp_path / "满分.docx", _with_sentence(sentence)))
+    assert code == 0, data["findings"]
+
+
+def test_narrative_rate_and_amount_that_disagree(tmp_path):
+    sentence = "项目年度总金额80万元，预算执行率为90%，总分99.8分，评价等级为良好。"
+    edit = _with_sentence(sentence)
+    text = edit(seed_text(SEED_004))
+    where = f"段落{body_paragraph_number(text, sentence)}"
+    code, data = check_json(seed_docx(SEED_004, tmp_path / "错.docx", edit))
+    assert code == 1
+    by = {f["code"]: f for f in data["findings"] if f["cell"] == where}
+    assert set(by) == {"narrative-amount-mismatch", "narrative-rate-mismatch", "narrative-total-mismatch",
+                       "narrative-grade-mismatch"}
+    assert all(f["sheet"] == "正文" for f in by.values())
+    assert (by["narrative-rate-mismatch"]["published"], by["narrative-rate-mismatch"]["expected"]) == ("90%", "100.00%")
+    assert (by["narrative-amount-mismatch"]["published"], by["narrative-amount-mismatch"]["expected"]) == ("80万元", "75.91万元")
+    assert (by["narrative-total-mismatch"]["published"], by["narrative-total-mismatch"]["expected"]) == ("99.8", "99.78")
+    assert (by["narrative-grade-mismatch"]["published"], by["narrative-grade-mismatch"]["expected"]) == ("良好", "优秀")
+
+
+# ---- the workbook check, unchanged, on the same table in Word ---------------------------------------
+def _shown(cell) -> str:
+    """What the cell shows, as it would be typed in a Word table (0.9 in a 0.00% cell → 90.00%)."""
+    value, fmt = cell.value, cell.number_format or "General"
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and "%" in fmt:
+        places = len(fmt.split(".")[1].rstrip("%")) if "." in fmt else 0
+        return f"{Decimal(str(value)) * 100:.{places}f}%"
+    if isinstance(value, float):
+        return format_number(Decimal(str(value)))
+    return str(value)
+
+
+def sheet_as_docx(path: Path, out: Path) -> Path:
+    """The workbook's first sheet as one Word table (same rows, columns and merged cells)."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path).worksheets[0]
+    document = docx.Document()
+    document.add_paragraph("附件1")
+    table = document.add_table(rows=ws.max_row, cols=ws.max_column)
+    for row in ws.iter_rows():
+        for cell in row:
+            if _shown(cell):
+                table.cell(cell.row - 1, cell.column - 1).text = _shown(cell)
+    for merged in ws.merged_cells.ranges:
+        c0, r0, c1, r1 = merged.bounds
+        table.cell(r0 - 1, c0 - 1).merge(table.cell(r1 - 1, c1 - 1))
+    document.add_paragraph("")
+    document.save(out)
+    return out
+
+
+def _national_workbook(path: Path, **kw) -> Path:
+    from .annex_builders import put_national_budget, put_national_table
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "自评表"
+    put_national_budget(ws, rate=kw.get("rate", (0.9, "0.00%")), budget_score=kw.get("budget_score", 9))
+    put_national_table(ws, total=kw.get("total", 98.44))
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("build, profile", [
+    (seed_000_workbook, "default"),
+    (lambda p: seed_004_workbook(p, tamper=True), "default"),
+    (lambda p: _national_workbook(p), "national"),
+    (lambda p: _national_workbook(p, rate=(1, "0.00%"), budget_score=10, total=99.44), "national"),
+])
+def test_a_table_in_word_gets_the_findings_of_the_same_table_in_a_sheet(tmp_path, build, profile):
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    book = build(tmp_path / "表.xlsx")
+    sheet = check_workbook(book, load_profile(profile))
+    code, data = check_json(sheet_as_docx(book, tmp_path / "表.docx"), "--profile", profile)
+
+    def rc(cell: str) -> str:
+        letters, row = coordinate_from_string(cell)
+        return f"R{row}C{column_index_from_string(letters)}"
+
+    expected = {(f.severity, f.code, rc(f.cell) if f.cell else "", f.published, f.expected) for f in sheet.findings}
+    assert {(f["severity"], f["code"], f["cell"], f["published"], f["expected"]) for f in data["findings"]} == expected
+    assert {f["sheet"] for f in data["findings"]} <= {"表1"}
+    (word,), (book_table,) = data["tables"], sheet.tables
+    assert (word["total"], word["grade"], word["published_total"], word["form"]) == (
+        f"{book_table.total:.2f}", book_table.grade,
+        None if book_table.published_total is None else f"{book_table.published_total:.2f}", book_table.form)
+    assert code == (1 if any(f.severity == "error" for f in sheet.findings) else 0)
+
+
+# ---- property: docx tables read as the equivalent sheet ------------------------------------------
+_TEXTS = st.sampled_from(["", "", "甲", "90%", "11.25", "预算执行率", "≥95%", "一级指标", "总分", "良好"])
+
+
+@st.composite
+def merged_grids(draw):
+    rows, columns = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    taken: set[tuple[int, int]] = set()
+    merges = []
+    for _ in range(draw(st.integers(0, 5))):
+        r0, c0 = draw(st.integers(1, rows)), draw(st.integers(1, columns))
+        r1, c1 = draw(st.integers(r0, rows)), draw(st.integers(c0, columns))
+        cells = {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+        if len(cells) > 1 and not cells & taken:
+            taken |= cells
+            merges.append((r0, c0, r1, c1))
+    covered = {(r, c) for r0, c0, r1, c1 in merges for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
+               if (r, c) != (r0, c0)}
+    values = {(r, c): draw(_TEXTS) for r in range(1, rows + 1) for c in range(1, columns + 1) if (r, c) not in covered}
+    return rows, columns, merges, values
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(grid=merged_grids())
+def test_docx_tables_with_random_merges_read_as_the_same_grid_as_the_sheet(tmp_path, grid):
+    rows, columns, merges, values = grid
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "表1"
+    for (r, c), text in values.items():
+        if text:
+            ws.cell(r, c).value = text
+    for r0, c0, r1, c1 in merges:
+        ws.merge_cells(start_row=r0, start_column=c0, end_row=r1, end_column=c1)
+    sheet = Grid(ws)
+
+    document = docx.Document()
+    table = document.add_table(rows=rows, cols=columns)
+    for (r, c), text in values.items():
+        if text:
+            table.cell(r - 1, c - 1).text = text
+    for r0, c0, r1, c1 in merges:
+        table.cell(r0 - 1, c0 - 1).merge(table.cell(r1 - 1, c1 - 1))
+    path = tmp_path / "t.docx"
+    document.save(path)
+    (read,) = read_document(path).tables
+    word = table_grid(read)
+
+    def seen(g: Grid, r: int, c: int):
+        own, shown = g.cell(r, c), g.shown(r, c)
+        return (own.raw if own else None, shown.raw if shown else None, shown.loc.cell if shown else None)
+
+    assert word.title == sheet.title
+    for r in range(1, rows + 1):
+        for c in range(1, columns + 1):
+            assert seen(word, r, c) == seen(sheet, r, c), (r, c)
+    assert sorted(read.merges) == sorted((c0, r0, c1, r1) for r0, c0, r1, c1 in merges)
+    assert [(t.header_row, len(t.rows)) for t in annex_tables_in(word)] == \
+        [(t.header_row, len(t.rows)) for t in annex_tables_in(sheet)]
+    assert len(budget_blocks_in(word)) == len(budget_blocks_in(sheet))
+
+
+# ---- property: a report of a correctly scored project checks without an error --------------------
+_PAIRS = [(l1, l2) for l1, l2s in CATEGORIES.items() if l1 not in ("预算执行指标", "成本指标") for l2 in l2s]
+_NAMES = ["验收合格率", "培训人次", "系统可用率", "覆盖率", "服务对象满意度", "完成及时率", "办结数量"]
+_SECTIONS = {"产出指标": "（二）项目产出情况", "效益指标": "（三）项目效益情况", "满意度指标": "（四）项目满意度情况"}
+BUDGET_HEADER = [["项目", "行次", "年度总金额(万元)", "财政资金", "上年结转资金(万元)", "其他资金(万元)"],
+                 ["", "", "", "小计", "中央级", "省级", "市级", "县区级", "", ""]]
+BUDGET_ROWS = [("年初预算资金", "(1)"), ("全年预算资金", "(2)"), ("实际到位资金", "(3)"), ("全年执行资金", "(4)"),
+               ("资金结余", "(5)=(3)-(4)"), ("预算到位率", "(6)=(3)/(2)"), ("预算执行率(%)", "(7)=(4)/(2)")]
+SMALL_HEADER = ["二级指标", "三级指标", "权重", "目标值", "业绩值", "得分"]
+ANNEX_HEADER = ["一级指标", "二级指标", "目标指标", "权重", "目标值", "业绩值", "完成率", "指标得分", "偏差原因分析及改进措施"]
+
+
+@st.composite
+def scored_projects(draw):
+    """(budget amounts, indicator rows as typed) of a project whose weights add up to 100."""
+    annual = draw(st.decimals(min_value=1, max_value=5000, places=2))
+    executed = draw(st.decimals(min_value=0, max_value=annual, places=2))
+    count = draw(st.integers(1, 7))
+    cuts = sorted(draw(st.lists(st.integers(1, 8999), min_size=count - 1, max_size=count - 1, unique=True)))
+    cents = [b - a for a, b in zip([0] + cuts, cuts + [9000])]
+    rows = []
+    names = draw(st.lists(st.sampled_from(_NAMES), min_size=count, max_size=count, unique=True))
+    for name, weight in zip(names, cents):
+        level1, level2 = draw(st.sampled_from(_PAIRS))
+        if draw(st.integers(0, 3)) == 0:
+            target, actual = draw(st.sampled_from(["及时", "健全", "达成"])), f"{draw(st.integers(60, 100))}%"
+        else:
+            percent = "%" if draw(st.booleans()) else ""
+            target = f"{draw(st.sampled_from(['', '≥']))}{draw(st.integers(1, 500))}{percent}"
+            actual = f"{draw(st.decimals(min_value=0, max_value=600, places=draw(st.integers(0, 2))))}{percent}"
+        rows.append((level1, level2, name, format_number(Decimal(weight) / 100), target, actual))
+    rows.sort(key=lambda r: list(_SECTIONS).index(r[0]))
+    return annual, executed, rows
+
+
+def _report(annual: Decimal, executed: Decimal, typed: list[tuple]) -> tuple[docx.Document, Decimal, str]:
+    rate = rate_points(executed, annual)
+    budget_score = indicator_score(Decimal(10), half_up(rate / 100, RATE_PLACES))
+    budget = ("预算执行指标", "预算执行指标", "预算执行率", "10", "100%", f"{format_number(rate)}%",
+              format_percent(rate / 100), format_number(budget_score))
+    scored = []
+    for i, (level1, level2, name, weight, target, actual) in enumerate(typed):
+        ind = Indicator(row=i, level1=level1, level2=level2, level3=name, direction=None, weight=parse_value(weight),
+                        target=parse_value(target), actual=parse_value(actual), reason="", cells={})
+        result = score_indicator(ind, PROFILE)[0]
+        scored.append((level1, level2, name, weight, target, actual, format_percent(result.rate),
+                       format_number(result.score)))
+    total = total_score([budget_score] + [Decimal(s[7]) for s in scored])
+    grade = grade_of(total, PROFILE)
+    document = docx.Document()
+    document.add_paragraph("项目名称：生成项目")
+    document.add_paragraph("（二）预算执行情况")
+    values = (annual, annual, annual, executed, annual - executed, rate_points(annual, annual), rate)
+    body = []
+    for (label, line), value in zip(BUDGET_ROWS, values):  # the money in 市级, 小计 and 年度总金额 filled in
+        shown = format_number(value)
+        body.append([label, line, shown, shown, "", "", shown, "", "", ""])
+    add_table(document, BUDGET_HEADER + body)
+    document.add_paragraph(f"最终评分结果：生成项目绩效自评价结果为:总得分{format_number(total)}分，属于\"{grade}\"。")
+    document.add_paragraph(f"项目预算执行率为{format_number(rate)}%，年度总金额{format_number(annual)}万元。")
+    document.add_paragraph("（一）预算执行情况")
+    add_table(document, [SMALL_HEADER, list(budget[1:6]) + [budget[7]]])
+    for level1, section in _SECTIONS.items():
+        mine = [s for s in scored if s[0] == level1]
+        if mine:
+            document.add_paragraph(section)
+            add_table(document, [SMALL_HEADER] + [[s[1], s[2], s[3], s[4], s[5], s[7]] for s in mine])
+    document.add_paragraph(ANNEX_TITLE)
+    annex = [[ANNEX_TITLE], ANNEX_HEADER, list(budget) + [""]]
+    for i, s in enumerate(scored):
+        first = i == 0 or scored[i - 1][0] != s[0]
+        annex.append([s[0] if first else "", *s[1:], ""])
+    add_table(document, annex)
+    return document, total, grade
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(project=scored_projects())
+def test_a_report_of_a_correctly_scored_project_has_no_error(tmp_path, project):
+    annual, executed, typed = project
+    document, total, grade = _report(annual, executed, typed)
+    path = tmp_path / "生成.docx"
+    document.save(path)
+    from xlperf.check_docx import check_document
+
+    report = check_document(path, PROFILE)
+    assert [f for f in report.findings if f.severity == "error"] == []
+    (table,) = report.tables
+    assert (table.total, table.grade, table.published_total, table.published_grade) == (total, grade, total, grade)
+
+
+# ---- bad input: a clear message, exit 2, nothing written -------------------------------------
+def _docx_bytes(seed: Path = SEED_004) -> bytes:
+    out = io.BytesIO()
+    from .docx_builders import document_from_text
+
+    document_from_text(seed_text(seed)).save(out)
+    return out.getvalue()
+
+
+def _rezip(data: bytes, change, extra: dict[str, bytes] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, change(info.filename, src.read(info.filename)))
+        for name, content in (extra or {}).items():
+            dst.writestr(name, content)
+    return out.getvalue()
+
+
+def _no_tables(folder: Path) -> Path:
+    document = docx.Document()
+    document.add_paragraph("项目支出绩效自评报告")
+    document.add_paragraph("自评价结果为：总得分99.78分，属于“优秀”。")
+    path = folder / "无表格.docx"
+    document.save(path)
+    return path
+
+
+def _encrypted(folder: Path) -> Path:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(_docx_bytes(SEED_000))).encrypt("密码123", out)
+    path = folder / "加密.docx"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def _bomb(folder: Path) -> Path:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_docx_bytes()), "r") as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        with dst.open("word/media/bomb.bin", "w") as fh:
+            zeros = b"\x00" * (1 << 20)
+            for _ in range(40):  # 40 MB of zeros → about 40 KB compressed
+                fh.write(zeros)
+    path = folder / "炸弹.docx"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+SECRET = "TOP-SECRET-外泄"
+
+
+def _xxe(folder: Path) -> Path:
+    """word/document.xml with an external entity pointing at a local file, used in a paragraph."""
+    secret = folder / "secret.txt"
+    secret.write_text(SECRET, "utf-8")
+
+    def change(name, data):
+        if name != "word/document.xml":
+            return data
+        text = data.decode("utf-8")
+        head, _, rest = text.partition("?>")
+        text = f'{head}?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}'
+        return text.replace("信息化运行维护", "&xxe;", 1).encode("utf-8")
+
+    path = folder / "xxe.docx"
+    path.write_bytes(_rezip(_docx_bytes(), change))
+    return path
+
+
+def _laughs(folder: Path) -> Path:
+    entities = '<!ENTITY a0 "哈哈哈哈哈哈哈哈哈哈">' + "".join(
+        f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+
+    def change(name, data):
+        if name != "word/document.xml":
+            return data
+        text = data.decode("utf-8")
+        head, _, rest = text.partition("?>")
+        return f"{head}?><!DOCTYPE w:document [{entities}]>{rest}".replace("信息化运行维护", "&a9;", 1).encode("utf-8")
+
+    path = folder / "laughs.docx"
+    path.write_bytes(_rezip(_docx_bytes(), change))
+    return path
+
+
+def _binary_doc(folder: Path) -> Path:
+    from .bad_files import cfb_bytes
+
+    path = folder / "旧报告.doc"
+    path.write_bytes(cfb_bytes(("WordDocument",)))
+    return path
+
+
+def _workbook_named_docx(folder: Path) -> Path:
+    path = folder / "其实是工作簿.docx"
+    seed_004_workbook(path)
+    return path
+
+
+BAD = {
+    "no-tables": (_no_tables, "没有表格"),
+    "encrypted": (_encrypted, "已加密"),
+    "zip-bomb": (_bomb, "压缩炸弹"),
+    "xxe": (_xxe, "DOCTYPE"),
+    "billion-laughs": (_laughs, "DOCTYPE"),
+    "doc-without-convert": (_binary_doc, "--convert"),
+    "workbook-named-docx": (_workbook_named_docx, "Excel 工作簿"),
+    "truncated": (lambda d: (d / "半截.docx").write_bytes(_docx_bytes()[:3000]) and d / "半截.docx", "已损坏"),
+    "empty": (lambda d: (d / "空.docx").write_bytes(b"") or d / "空.docx", "空文件"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_documents_exit_2_with_a_message_and_write_nothing(tmp_path, name):
+    build, words = BAD[name]
+    path = build(tmp_path)
+    before = folder_state(tmp_path)
+    for extra in ([], ["--json"]):
+        result = run("check", path, *extra)
+        assert result.exit_code == 2, (name, result.stdout, result.stderr)
+        message = "".join(result.stderr.split())  # however the console wrapped it
+        assert words.replace(" ", "") in message and path.name in message, message
+        assert "Traceback" not in result.stderr and result.stdout == ""
+        assert SECRET not in result.stderr
+    assert folder_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("build", [_xxe, _laughs])
+def test_entities_are_never_resolved_even_past_the_package_check(tmp_path, monkeypatch, build):
+    """Defence in depth: were the DOCTYPE refusal bypassed, the parser still resolves no entity."""
+    import re
+
+    from xlperf import workbook_io
+
+    path = build(tmp_path)
+    monkeypatch.setattr(workbook_io, "_DOCTYPE", re.compile(rb"(?!)"))
+    try:
+        doc = read_document(path)
+    except UnreadableDocument as exc:  # lxml refuses the expansion itself: refused, never expanded
+        assert "Traceback" not in str(exc) and path.name in str(exc)
+        return
+    text = "".join(p.text for p in doc.paragraphs) + "".join(v for t in doc.tables for v in t.cells.values())
+    assert SECRET not in text and "哈哈哈哈" not in text
+
+
+def test_an_encrypted_report_is_read_with_its_password(tmp_path):
+    path = _encrypted(tmp_path)
+    before = folder_state(tmp_path)
+    assert "密码不正确" in "".join(run("check", path, "--password", "不对").stderr.split())
+    code, data = check_json(path, "--password", "密码123")
+    assert code == 1
+    assert ("narrative-total-mismatch", "正文", "段落18") in errors(data)
+    assert folder_state(tmp_path) == before  # decrypted in memory only
+
+
+def test_a_macro_enabled_report_is_read_as_the_document_it_holds(tmp_path):
+    def change(name, data):
+        if name != "[Content_Types].xml":
+            return data
+        return data.replace(b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                            b"application/vnd.ms-word.document.macroEnabled.main+xml")
+
+    path = tmp_path / "带宏.docm"
+    path.write_bytes(_rezip(_docx_bytes(SEED_000), change))
+    code, data = check_json(path)
+    assert code == 1 and ("narrative-total-mismatch", "正文", "段落18") in errors(data)
+
+
+# ---- .doc through --convert (LibreOffice Writer) ---------------------------------------------
+def _writer_converts(src: Path, out_dir: Path) -> Path:
+    try:
+        return libreoffice.convert(src, "doc:MS Word 97", out_dir)
+    except libreoffice.LibreOfficeError as exc:  # LibreOffice without Writer (libreoffice-writer-nogui)
+        pytest.skip(f"LibreOffice 无法写出 .doc（需要 Writer）：{exc}")
+
+
+@pytest.mark.libreoffice
+def test_a_doc_made_by_libreoffice_is_checked_with_convert(seed_000, tmp_path):
+    if not libreoffice.available():
+        pytest.skip("LibreOffice not installed")
+    made = _writer_converts(seed_000, tmp_path / "lo")
+    doc = tmp_path / "忻州市政府信息化建设经费_自评报告.doc"
+    shutil.move(made, doc)
+    shutil.rmtree(tmp_path / "lo", ignore_errors=True)
+    assert doc.read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a real Word 97 file
+    refused = run("check", doc)
+    assert refused.exit_code == 2 and "--convert" in "".join(refused.stderr.split())
+    before = folder_state(tmp_path)
+    code, data = check_json(doc, "--convert")
+    assert code == 1
+    _, original = check_json(seed_000)
+    assert errors(data) == errors(original)  # the same verdicts at the same places
+    (table,) = data["tables"]
+    assert (table["total"], table["grade"], table["published_total"]) == ("99.50", "优秀", "89.50")
+    assert folder_state(tmp_path) == before  # converted in a private temporary folder
+    # WPS 文字 saves the same binary format under .wps
+    wps = shutil.copyfile(doc, tmp_path / "忻州市政府信息化建设经费_自评报告.wps")
+    before = folder_state(tmp_path)
+    assert "WPS文字文件" in "".join(run("check", wps).stderr.split())
+    code, data = check_json(wps, "--convert")
+    assert code == 1 and errors(data) == errors(original)
+    assert folder_state(tmp_path) == before  # converted in a private temporary folder
+
+
+def test_finding_places_read_as_word_locations():
+    assert Finding("error", "x", "表3", "R2C5", "").place == "表3 R2C5"
+    assert Finding("error", "x", "正文", "段落12", "").place == "正文 段落12"
+    assert Finding("error", "x", "附件1", "RC12", "").place == "附件1!RC12"  # column RC of a sheet

@@ -1,0 +1,418 @@
+"""The reviewer's audit of a Word 自评报告: `xlperf check REPORT.docx`.
+
+The document's tables are read as sheets (`xlperf.readers.docx_tables`: 表N, merged cells as
+merged ranges) and checked by the workbook check unchanged (`check.check_table`): the 附件1 with
+the 预算执行情况 table that comes before it in the document. Then what only a report has:
+
+* the small score tables of 二、项目绩效情况 (二级指标, 三级指标, 权重, 目标值, 业绩值, 得分) must say
+  what the 附件1 says for the same 三级指标;
+* the narrative's numbers (总得分 N 分, 属于“等级”, 预算执行率, 年度总金额 …) must agree with the
+  tables as the rules recompute them.
+
+Locations: `sheet` is 表N or 正文; `cell` is R{row}C{column} in that table's grid or 段落N (the
+N-th paragraph outside tables that shows text), as `readers.docx_tables` counts them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .check import CheckReport, TableVerdict, budget_block_for, check_table, grade_rank
+from .model import ERROR, WARNING, Finding, Loc
+from .profiles import Profile
+from .readers.annex_table import AnnexRow, AnnexTable, BudgetBlock, budget_block_table, scan_workbook, title_key
+from .readers.docx_tables import (
+    BODY_SHEET, DOCUMENT_SUFFIXES, DocParagraph, DocTable, UnreadableDocument, WordDocument, read_document,
+    table_cell_name, tables_workbook,
+)
+from .rules.budget import derive_budget
+from .rules.indicator import category_key, is_budget_indicator, make_finding
+from .values import CENT, format_number, format_percent, format_score, half_up, normalise_text
+from .vocabulary import CATEGORIES, UNSCORED_GRADE
+
+__all__ = ["DOCUMENT_SUFFIXES", "check_document", "is_document"]
+
+SMALL_FIELDS = {"weight": "权重", "target": "目标值", "actual": "业绩值", "score": "得分"}
+
+
+def is_document(path: Path) -> bool:
+    """Whether `xlperf check` reads this file as a Word report (by its name: .docx, .doc, .wps …)."""
+    return Path(path).suffix.lower() in DOCUMENT_SUFFIXES
+
+
+@dataclass(frozen=True)
+class _Project:
+    """One 附件1 of the document (a report usually has one) and what belongs to it."""
+
+    table: DocTable
+    annex: AnnexTable
+    block: BudgetBlock | None
+    verdict: TableVerdict
+
+
+# ---- the pipeline ---------------------------------------------------------------------
+def check_document(path: Path, profile: Profile) -> CheckReport:
+    """Every table and every number-carrying sentence of the Word report at path, checked."""
+    doc = read_document(Path(path))
+    if not doc.tables:
+        raise UnreadableDocument(
+            f"“{Path(path).name}”中没有表格：自评报告应有预算执行情况表、各部分的得分表和附件1 项目支出绩效自评表，"
+            "xlperf 无法审核。请确认这是填好的自评报告，且表格是 Word 表格（不是图片或文本框）")
+    by_sheet = {t.sheet: t for t in doc.tables}
+    wb = tables_workbook(doc.tables)
+    annexes, blocks = scan_workbook(wb)
+    small = [a for a in annexes if _is_score_table(a)]
+    full = [a for a in annexes if not _is_score_table(a)]
+    if not full and small:
+        full, small = [_combined(small)], []  # a report without its 附件1: the score tables are the project
+    projects: list[_Project] = []
+    findings: list[Finding] = []
+    if not full:
+        scored = [b for b in blocks if b.budget_row is not None]
+        if not scored:
+            return _finish(doc, (), (_no_table_finding(doc),))
+        for b in scored:  # a national 项目资金 block without its 绩效指标 table: its own numbers are still checked
+            table = budget_block_table(b)
+            verdict, table_findings = check_table(table, b, profile)
+            verdict = dataclasses.replace(verdict, total=None, grade=UNSCORED_GRADE)
+            findings += [f for f in table_findings if f.code not in ("weights-sum", "level1-weights")]
+            findings.append(make_finding(
+                ERROR, "no-indicator-table", b.budget_row.indicator.cells["weight"],
+                "找到了项目资金（预算执行）表，但文档中没有绩效指标表（缺少“三级指标”“年度指标值”“实际完成值”“分值/得分”"
+                "等列标题）：只核对了预算执行部分，总分无法重算；请补全绩效指标表"))
+            projects.append(_Project(by_sheet[b.table.sheet], table, b, verdict))
+        return _finish(doc, tuple(p.verdict for p in projects), tuple(findings))
+    for annex in full:
+        block = _block_for(annex, blocks, by_sheet)
+        verdict, table_findings = check_table(annex, block, profile)
+        findings += table_findings
+        projects.append(_Project(by_sheet[annex.sheet], annex, block, verdict))
+    for table in small:
+        findings = _small_table_findings(table, _project_for(by_sheet[table.sheet].position, projects), findings)
+    findings += _unlisted_rows(projects, small)
+    narrative, verdicts = _narrative_findings(doc, projects, profile)
+    return _finish(doc, verdicts, tuple(findings) + tuple(narrative))
+
+
+SCORE_TABLE_FIELDS = frozenset({"level2", "level3", "weight", "target", "actual", "score"})
+
+
+def _is_score_table(table: AnnexTable) -> bool:
+    """A small score table of 二、项目绩效情况: 二级指标, 三级指标, 权重, 目标值, 业绩值, 得分 and nothing else
+    (no 一级指标, 完成率 or 偏差原因: those make a 附件1 of some form)."""
+    return set(table.columns) <= SCORE_TABLE_FIELDS
+
+
+def _finish(doc: WordDocument, verdicts, findings) -> CheckReport:
+    """Locations as a reader of the document finds them: 表N R{row}C{column}, 正文 段落N."""
+    tables = {t.sheet for t in doc.tables}
+
+    def located(f: Finding) -> Finding:
+        message = re.sub(r"工作表“(表\d+)”", r"\1", f.message)
+        if f.sheet in tables:
+            return dataclasses.replace(f, cell=table_cell_name(f.cell), message=message)
+        return dataclasses.replace(f, message=message)
+
+    return CheckReport(str(doc.path), tuple(verdicts), tuple(dict.fromkeys(map(located, findings))))
+
+
+def _no_table_finding(doc: WordDocument) -> Finding:
+    return Finding(severity=ERROR, code="no-table", sheet=doc.tables[0].sheet, cell="", message=(
+        f"文档中有 {len(doc.tables)} 个表格，但没有找到项目支出绩效自评表（附件1）或得分表：没有哪一行同时含有"
+        "“三级指标（目标指标/指标名称）”“权重（分值）”“目标值（年度指标值）”“业绩值（实际完成值）”这几个列标题。"
+        "请确认这是填好的自评报告"))
+
+
+def _block_for(annex: AnnexTable, blocks: list[BudgetBlock], by_sheet: dict[str, DocTable]) -> BudgetBlock | None:
+    """The 预算执行情况 table of a 附件1: in the same table (national form), else the nearest one before it
+    in the document, else the nearest after it."""
+    same = [b for b in blocks if b.table.sheet == annex.sheet]
+    if same:
+        return budget_block_for(annex, same)
+    number = by_sheet[annex.sheet].number
+    before = [b for b in blocks if by_sheet[b.table.sheet].number < number]
+    if before:
+        return max(before, key=lambda b: by_sheet[b.table.sheet].number)
+    return min(blocks, key=lambda b: by_sheet[b.table.sheet].number) if blocks else None
+
+
+def _project_for(position: int, projects: list[_Project]) -> _Project:
+    """The project a table or paragraph at `position` belongs to: the first 附件1 after it, else the last one."""
+    after = [p for p in projects if p.table.position >= position]
+    return after[0] if after else projects[-1]
+
+
+def _combined(tables: list[AnnexTable]) -> AnnexTable:
+    """The score tables of 二、 read as one 附件1 when the report has none (each row keeps its own cells);
+    a table without a 一级指标 column takes each row's 一级 from its 二级 (数量指标 → 产出指标)."""
+    first = tables[0]
+    rows = []
+    for t in tables:
+        for r in t.rows:
+            if not r.indicator.level1:
+                level1 = _LEVEL1_OF.get(category_key(r.indicator.level2), "")
+                r = dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, level1=level1))
+            rows.append(r)
+    return dataclasses.replace(first, rows=tuple(rows), total=None, grade=None)
+
+
+_LEVEL1_OF = {category_key(level2): level1 for level1, level2s in CATEGORIES.items() for level2 in level2s}
+
+
+# ---- the small score tables against the 附件1 -----------------------------------------------
+def _name_key(row: AnnexRow) -> str:
+    return title_key(row.indicator.level3)
+
+
+def _same_value(a, b) -> bool:
+    """Two cells say the same thing: the same number (100% ≡ 100.00%, 98% ≡ 0.98) or the same text."""
+    if a.kind == "number" and b.kind == "number":
+        if (a.op or None) != (b.op or None) or (a.unit or None) != (b.unit or None):
+            return False
+        if a.percent == b.percent:
+            return a.number == b.number
+        pa = a.number if a.percent else a.number * 100
+        pb = b.number if b.percent else b.number * 100
+        return pa == pb
+    if a.is_blank or b.is_blank:
+        return a.is_blank and b.is_blank
+    return normalise_text(a.shown) == normalise_text(b.shown)
+
+
+def _fields(row: AnnexRow) -> dict[str, tuple]:
+    """field → (value, location, text shown) of a row, for the fields a small table repeats."""
+    ind = row.indicator
+    out = {}
+    for field in ("weight", "target", "actual"):
+        value = getattr(ind, field)
+        out[field] = (value, ind.cells.get(field), value.shown)
+    if row.score is not None:
+        out["score"] = (row.score.value, row.score.loc, row.score.value.shown or str(row.score.raw))
+    return out
+
+
+def _small_table_findings(small: AnnexTable, project: _Project, findings: list[Finding]) -> list[Finding]:
+    """Each row of a score table must repeat its 附件1 row (same 三级指标): 权重, 目标值, 业绩值, 得分.
+    Where the 附件1 value is itself wrong and the score table repeats it, the 附件1 finding says so."""
+    rows = list(project.annex.rows)
+    if project.block is not None and project.block.budget_row is not None and not any(
+            is_budget_indicator(r.indicator) for r in rows):
+        rows.insert(0, project.block.budget_row)
+    taken: set[int] = set()
+    out = list(findings)
+    annex_name = project.table.sheet
+    for row in small.rows:
+        key = _name_key(row)
+        candidates = [i for i, r in enumerate(rows) if i not in taken and _name_key(r) == key]
+        if not candidates:
+            out.append(make_finding(
+                WARNING, "report-row-unmatched", row.indicator.cells.get("level3"),
+                f"得分表中的三级指标“{row.indicator.level3}”在附件1（{annex_name}）中找不到同名指标；"
+                "得分表应与附件1 逐项一致，请核对指标名称", published=row.indicator.level3))
+            continue
+        i = candidates[0]
+        taken.add(i)
+        theirs = _fields(rows[i])
+        for field, (value, loc, shown) in _fields(row).items():
+            if loc is None:
+                continue
+            if field not in theirs:
+                continue
+            other, other_loc, other_shown = theirs[field]
+            where = f"{other_loc.sheet} {table_cell_name(other_loc.cell)}" if other_loc else annex_name
+            if _same_value(value, other):
+                repeated = f"（{small.sheet} {table_cell_name(loc.cell)} 的得分表中也填为“{shown}”，请一并改正）"
+                out = [dataclasses.replace(f, message=f.message + repeated)
+                       if f.severity == ERROR and other_loc and (f.sheet, f.cell) == (other_loc.sheet, other_loc.cell)
+                       and repeated not in f.message else f for f in out]
+                continue
+            label = SMALL_FIELDS[field]
+            out.append(make_finding(
+                ERROR, "report-table-mismatch", loc,
+                f"得分表中“{row.indicator.level3}”的{label}为“{shown or '（空）'}”，附件1（{where}）中为“{other_shown or '（空）'}”；"
+                f"得分表应与附件1 一致，请核对后改为一致", published=shown, expected=other_shown))
+    return out
+
+
+def _unlisted_rows(projects: list[_Project], small: list[AnnexTable]) -> list[Finding]:
+    """附件1 rows that no score table repeats (only when the report has score tables at all)."""
+    if not small:
+        return []
+    listed = {_name_key(r) for t in small for r in t.rows}
+    out = []
+    for p in projects:
+        for row in p.annex.rows:
+            if _name_key(row) not in listed:
+                out.append(make_finding(
+                    WARNING, "report-row-unlisted", row.indicator.cells.get("level3"),
+                    f"附件1 中的三级指标“{row.indicator.level3}”没有出现在“二、项目绩效情况”的得分表中；"
+                    "请在相应部分的得分表中补上该指标", published=row.indicator.level3))
+    return out
+
+
+# ---- the narrative ----------------------------------------------------------------------
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_TOTAL = re.compile(r"(?:总得分|自评总分|总分|综合得分|自评得分|评价得分)\s*(?:为|是|达到|达|[:：])?\s*" + _NUMBER + r"\s*分")
+_GRADE = re.compile(r"(?:属于|等级为|等级是|等级[:：]|评为|评定为|定为|等次为)\s*[“\"'‘「『]?\s*"
+                    r"(优秀|良好|中等|一般|较差|优|良|中|差)\s*(?=[”\"'’」』]|[，。；、,;.!！\s]|$)")
+_RATE = re.compile(r"预算执行率\s*(?:为|是|达到|达|约为|[:：])?\s*(\d{1,3}(?:\.\d+)?)\s*[%％]")
+_AMOUNT = re.compile(r"(年度总金额|年初预算资金|年初预算|全年预算资金|全年预算|实际到位资金|实际到位|全年执行资金|全年执行)"
+                     r"(?:数|金额|资金)?\s*(?:为|是|共|共计|达|[:：])?\s*(\d[\d,，]*(?:\.\d+)?)\s*(万元|万|元)")
+_AMOUNT_ROWS = {"年度总金额": ("annual", "initial"), "年初预算": ("initial",), "全年预算": ("annual",),
+                "实际到位": ("received",), "全年执行": ("executed",)}
+_ROW_NAMES = {"initial": "年初预算资金", "annual": "全年预算资金", "received": "实际到位资金", "executed": "全年执行资金"}
+QUOTE_CONTEXT = 12  # characters either side of a statement quoted in a message
+
+
+def _matchable(text: str) -> str:
+    """The text with full-width digits and signs as ASCII (８９.５分, ９８％, ：), character for character,
+    so that a match's position is its position in the text as typed (quoted in messages)."""
+    out = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
+
+
+def _quote(text: str, m: re.Match) -> str:
+    start, end = max(m.start() - QUOTE_CONTEXT, 0), min(m.end() + QUOTE_CONTEXT, len(text))
+    inner = " ".join(text[start:end].split())
+    return ("…" if start else "") + inner + ("…" if end < len(text) else "")
+
+
+def _places(shown: str) -> int:
+    m = re.search(r"\.(\d+)", shown)
+    return len(m.group(1)) if m else 0
+
+
+def _narrative_findings(doc: WordDocument, projects: list[_Project], profile: Profile):
+    """Findings about the paragraphs' numbers, and the verdicts with the narrative's 总得分/等级 as the
+    published ones where the 附件1 prints none."""
+    findings: list[Finding] = []
+    stated: dict[int, tuple] = {}  # project index → (total, grade) the narrative states first
+    for paragraph in doc.paragraphs:
+        project = _project_for(paragraph.position, projects)
+        index = projects.index(project)
+        loc = Loc(BODY_SHEET, f"段落{paragraph.number}")
+        findings += _total_statements(paragraph, project, loc, stated.setdefault(index, [None, None]))
+        findings += _grade_statements(paragraph, project, loc, profile, stated[index])
+        if project.block is not None:
+            findings += _budget_statements(paragraph, project, loc)
+    verdicts = []
+    for i, p in enumerate(projects):
+        v = p.verdict
+        total, grade = stated.get(i, (None, None))
+        if v.published_total is None and total is not None:
+            v = dataclasses.replace(v, published_total=total)
+        if v.published_grade is None and grade is not None:
+            v = dataclasses.replace(v, published_grade=grade)
+        verdicts.append(v)
+    return findings, tuple(verdicts)
+
+
+def _annex_name(project: _Project) -> str:
+    if "level1" not in project.annex.columns:  # no 附件1: the score tables of 二、 were scored
+        return f"“二、项目绩效情况”的得分表（{project.table.sheet}起）"
+    return f"附件1（{project.table.sheet}）"
+
+
+FULL_MARKS = Decimal(100)
+
+
+def _full_marks(text: str, m: re.Match) -> bool:
+    """满分即总分100分: the points available, not the score."""
+    return "满分" in text[max(0, m.start() - 4):m.start()]
+
+
+def _total_statements(paragraph: DocParagraph, project: _Project, loc: Loc, stated: list) -> list[Finding]:
+    out = []
+    expected = project.verdict.total
+    text = _matchable(paragraph.text)
+    matches = [m for m in _TOTAL.finditer(text) if not _full_marks(text, m)]
+    if len({m.group(1) for m in matches}) > 1:  # 总分100分，自评得分99.78分: the first is the full marks
+        matches = [m for m in matches if Decimal(m.group(1)) != FULL_MARKS] or matches
+    for m in matches:
+        published = Decimal(m.group(1))
+        if stated[0] is None:
+            stated[0] = published
+        if expected is None or half_up(published, CENT) == expected:
+            continue
+        quote = _quote(paragraph.text, m)
+        shown = format_score(expected)
+        out.append(make_finding(
+            ERROR, "narrative-total-mismatch", loc,
+            f"正文第{paragraph.number}段“{quote}”写总得分 {m.group(1)} 分，按{_annex_name(project)}的数据"
+            f"（预算执行率按预算执行情况表计算，每项得分四舍五入到 2 位小数）重算总得分应为 {shown} 分；请改为 {shown}",
+            published=m.group(1), expected=shown))
+    return out
+
+
+def _grade_statements(paragraph: DocParagraph, project: _Project, loc: Loc, profile: Profile,
+                      stated: list) -> list[Finding]:
+    out = []
+    verdict = project.verdict
+    if verdict.total is None:
+        return out
+    text = _matchable(paragraph.text)
+    for m in _GRADE.finditer(text):
+        # only a grade said of the score: in a sentence that states a 总得分, or that names an 等级/评价
+        sentence = text[max(0, text.rfind("。", 0, m.start()) + 1):m.end()]
+        if not (_TOTAL.search(sentence) or "等级" in sentence or "评价" in sentence or "自评" in sentence):
+            continue
+        published = m.group(1)
+        if stated[1] is None:
+            stated[1] = published
+        if grade_rank(published, profile) == grade_rank(verdict.grade, profile):
+            continue
+        quote = _quote(paragraph.text, m)
+        out.append(make_finding(
+            ERROR, "narrative-grade-mismatch", loc,
+            f"正文第{paragraph.number}段“{quote}”写评价等级为“{published}”，按{_annex_name(project)}重算的总得分 "
+            f"{format_score(verdict.total)} 分对应的等级应为“{verdict.grade}”；请改为“{verdict.grade}”",
+            published=published, expected=verdict.grade))
+    return out
+
+
+def _budget_statements(paragraph: DocParagraph, project: _Project, loc: Loc) -> list[Finding]:
+    """预算执行率 and the amounts of the 预算执行情况 table stated in the text."""
+    budget, _ = derive_budget(project.block.table)
+    where = project.block.table.sheet
+    out = []
+    rate = budget.execution_rate
+    text = _matchable(paragraph.text)
+    for m in _RATE.finditer(text):
+        if rate is None:
+            continue
+        published = Decimal(m.group(1))
+        q = Decimal(1).scaleb(-min(_places(m.group(1)), 2))
+        if half_up(published, q) == half_up(rate, q):
+            continue
+        expected = format_percent(rate / 100)
+        out.append(make_finding(
+            ERROR, "narrative-rate-mismatch", loc,
+            f"正文第{paragraph.number}段“{_quote(paragraph.text, m)}”写预算执行率 {m.group(1)}%，"
+            f"按预算执行情况表（{where}）全年执行资金/全年预算资金计算应为 {expected}；请改为 {expected}",
+            published=f"{m.group(1)}%", expected=expected))
+    for m in _AMOUNT.finditer(text):
+        label, number, unit = m.group(1), m.group(2), m.group(3)
+        rows = next(v for k, v in _AMOUNT_ROWS.items() if label.startswith(k))
+        amounts = [budget.amounts.get((row, "total")) for row in rows]
+        if all(a is None for a in amounts):
+            continue
+        published = Decimal(number.replace(",", "").replace("，", ""))
+        if unit == "元":
+            published = published / 10000
+        if any(a is not None and published == a for a in amounts):
+            continue
+        row = rows[0] if amounts[0] is not None else rows[-1]
+        expected = format_number(budget.amounts[(row, "total")])
+        out.append(make_finding(
+            ERROR, "narrative-amount-mismatch", loc,
+            f"正文第{paragraph.number}段“{_quote(paragraph.text, m)}”写{label} {number}{unit}，"
+            f"预算执行情况表（{where}）的{_ROW_NAMES[row]}（年度总金额）为 {expected} 万元；请核对一致",
+            published=f"{number}{unit}", expected=f"{expected}万元"))
+    return out
