@@ -98,6 +98,8 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
         front = _empty_workbook()
         _write_front(front, results, findings, summary, findings_name, annex_sheets, others)
         grafting.add(front, [summary, findings_name])
+        del front
+        grafting.forget_produced()  # before the 附件1 batches fork: they need none of it
         pairs = [(r, n) for r, n in zip(results, annex_sheets) if n is not None]
         batches = [pairs[i:i + GRAFT_BATCH] for i in range(0, len(pairs), GRAFT_BATCH)]
         done = 0

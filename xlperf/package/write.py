@@ -72,6 +72,10 @@ class Grafting:
         """The same as add, from a produced workbook's bytes (made in another process)."""
         self._add(Package.from_bytes(produced), titles)
 
+    def forget_produced(self) -> None:
+        """Let go of the produced workbook saved last (its sheets are in the package now)."""
+        self._made = {}
+
     def _add(self, made: Package, titles) -> None:
         before = {n.lower() for n in self.package.names()}
         self._guard(lambda: add_sheets(self.package, made, titles))
