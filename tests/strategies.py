@@ -52,3 +52,32 @@ def project_inputs(draw, index: int = 0) -> ProjectInput:
 @st.composite
 def project_batches(draw, size: int) -> list[ProjectInput]:
     return [draw(project_inputs(index=i)) for i in range(size)]
+
+
+_CLEAN_LEVELS = (("产出指标", "数量指标"), ("产出指标", "质量指标"), ("产出指标", "时效指标"), ("效益指标", "社会效益指标"),
+                 ("效益指标", "可持续影响指标"), ("满意度指标", "服务对象满意度指标"))
+
+
+@st.composite
+def clean_project_inputs(draw, index: int = 0) -> ProjectInput:
+    """A project typed as the rules want it (weights adding up to 100, numbers where numbers go, the budget
+    table consistent): the engine scores it without an error, whatever its scores."""
+    annual = draw(st.decimals(min_value=1, max_value=100000, places=2))
+    executed = draw(st.decimals(min_value=0, max_value=1, places=2)) * annual
+    budget = {("initial", "municipal"): float(annual), ("annual", "municipal"): float(annual),
+              ("received", "municipal"): float(annual), ("executed", "municipal"): float(round(executed, 2))}
+    count = draw(st.integers(min_value=1, max_value=len(_CLEAN_LEVELS)))
+    levels = _CLEAN_LEVELS[:count]
+    cuts = sorted(draw(st.lists(st.integers(min_value=1, max_value=89), min_size=count - 1, max_size=count - 1,
+                                unique=True)))
+    weights = [b - a for a, b in zip([0, *cuts], [*cuts, 90])]
+    indicators = [IndicatorInput("预算执行指标", "预算执行指标", "预算执行率", 10, "100%", "")]
+    for i, ((level1, level2), weight) in enumerate(zip(levels, weights)):
+        target = draw(st.integers(min_value=1, max_value=500))
+        actual = draw(st.integers(min_value=0, max_value=target))
+        percent = draw(st.booleans())
+        indicators.append(IndicatorInput(level1, level2, f"指标{i + 1}", weight, f"{target}{'%' if percent else ''}",
+                                         f"{actual}{'%' if percent else ''}", "原因及改进措施" if actual < target else "",
+                                         "正向"))
+    return ProjectInput(name=f"规范项目{index}", budget=budget, indicators=tuple(indicators),
+                        meta={"unit": "某单位", "year": "2024"})

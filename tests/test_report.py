@@ -38,7 +38,7 @@ from xlperf.template.seeds import SEED_000, SEED_004
 from xlperf.values import decimal_from_float, format_number, format_percent, format_score, parse_value
 from xlperf.workbook_io import open_workbook
 
-from .strategies import project_inputs
+from .strategies import clean_project_inputs, project_inputs
 
 GOLDEN = Path(__file__).parent / "golden"
 PROFILE = load_profile()
@@ -461,3 +461,39 @@ def test_an_installed_xlperf_without_the_repository_makes_the_same_template(tmp_
     monkeypatch.setattr(template, "TEMPLATE_PATH", tmp_path / "不存在" / template.TEMPLATE_NAME)
     source = document.template_source()
     assert source == TEMPLATE_PATH.read_bytes()  # built in memory: the committed file's very bytes
+
+
+# 湖北's form gives the points per 一级指标 only; check infers each row's 权重 from its 得分 and 完成率 there and gets
+# 99.99 for a 权重合计 of 100 (score 8.18 at 9.09%): a known defect of the check, kept visible here.
+_CHECKED_FORMS = tuple(f for f in WRITABLE_FORMS if f != "hubei")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_project_inputs(), st.sampled_from(_CHECKED_FORMS))
+def test_check_finds_no_error_in_a_report_xlperf_wrote(project, form_name):
+    _check_report_of(project, form_name)
+
+
+@pytest.mark.xfail(reason="湖北表样：由得分和完成率反推的权重有舍入误差（99.99），见 closing note", strict=False)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_project_inputs())
+def test_check_finds_no_error_in_a_hubei_report_xlperf_wrote(project):
+    _check_report_of(project, "hubei")
+
+
+def _check_report_of(project, form_name):
+    """The reviewer's check on the report xlperf writes for a project the engine scored without an error:
+    no error (a finding on a correct cell is a defect), and the same total and grade."""
+    from xlperf.check_docx import check_document
+    from xlperf.model import ERROR
+
+    with tempfile.TemporaryDirectory() as tmp:
+        book = Path(tmp) / "生成.xlsx"
+        new_workbook([project], PROFILE, form="shanxi").save(book)
+        (result,) = score_workbook(open_workbook(book), book, PROFILE)
+        assert result.total is not None and not [f.message for f in result.findings if f.severity == ERROR]
+        report = Path(tmp) / "报告.docx"
+        report.write_bytes(render_report(report_content(result, load_form(form_name, writable=True))))
+        checked = check_document(report, PROFILE)
+    assert [f.message for f in checked.findings if f.severity == ERROR] == []
+    assert [(t.total, t.grade) for t in checked.tables][-1:] == [(result.total, result.grade)]

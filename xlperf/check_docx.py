@@ -168,12 +168,15 @@ def _name_key(row: AnnexRow) -> str:
     return title_key(row.indicator.level3)
 
 
-def _same_value(a, b) -> bool:
-    """Two cells say the same thing: the same number (100% ≡ 100.00%, 98% ≡ 0.98) or the same text."""
+def _same_value(a, b, field: str = "") -> bool:
+    """Two cells say the same thing: the same number (100% ≡ 100.00%, 98% ≡ 0.98) or the same text.
+    A 权重 is points out of 100 however a form prints it: 10 ≡ 10%. A 目标值 without a sign matches the same number
+    with one (a form such as 云南's prints the direction's ≥/≤ before every target)."""
     if a.kind == "number" and b.kind == "number":
-        if (a.op or None) != (b.op or None) or (a.unit or None) != (b.unit or None):
+        signed = (a.op or None) != (b.op or None) and not (field == "target" and not (a.op and b.op))
+        if signed or (a.unit or None) != (b.unit or None):
             return False
-        if a.percent == b.percent:
+        if a.percent == b.percent or field == "weight":
             return a.number == b.number
         pa = a.number if a.percent else a.number * 100
         pb = b.number if b.percent else b.number * 100
@@ -223,8 +226,12 @@ def _small_table_findings(small: AnnexTable, project: _Project, findings: list[F
             if field not in theirs:
                 continue
             other, other_loc, other_shown = theirs[field]
+            if field == "weight" and getattr(other, "is_blank", False):
+                # a form that gives the points per 一级指标 (“产出指标(90分)”) has no 权重 on the row: nothing to compare
+                # (a 附件1 with a 权重 column and an empty cell gets its own finding from the table's check)
+                continue
             where = f"{other_loc.sheet} {table_cell_name(other_loc.cell)}" if other_loc else annex_name
-            if _same_value(value, other):
+            if _same_value(value, other, field):
                 repeated = f"（{small.sheet} {table_cell_name(loc.cell)} 的得分表中也填为“{shown}”，请一并改正）"
                 out = [dataclasses.replace(f, message=f.message + repeated)
                        if f.severity == ERROR and other_loc and (f.sheet, f.cell) == (other_loc.sheet, other_loc.cell)
