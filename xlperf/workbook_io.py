@@ -216,22 +216,24 @@ def _resolve_source(path: Path) -> tuple[Path | io.BytesIO, str | None, str | No
     return source, password, converted
 
 
-def _check_path(path: Path) -> bytes:
+def _check_path(path: Path, what: str = "Excel 工作簿", suffix: str = ".xlsx",
+                error: type[UnreadableWorkbook] = UnreadableWorkbook) -> bytes:
+    """The first 4 KB of path, or `error` saying in Chinese why it cannot be read as a `what` (a folder, empty…)."""
     try:
         if not path.exists():
-            raise UnreadableWorkbook(f"找不到文件：{path}（请检查文件名和所在文件夹）")
+            raise error(f"找不到文件：{path}（请检查文件名和所在文件夹）")
         if path.is_dir():
-            raise UnreadableWorkbook(f"{path} 是文件夹，不是 Excel 工作簿；请指定文件夹中的 .xlsx 文件")
+            raise error(f"{path} 是文件夹，不是 {what}；请指定文件夹中的 {suffix} 文件")
         if not path.is_file():
-            raise UnreadableWorkbook(f"{path} 不是普通文件，不是 Excel 工作簿")
+            raise error(f"{path} 不是普通文件，不是 {what}")
         if path.stat().st_size == 0:
-            raise UnreadableWorkbook(f"{_name(path)} 是空文件（0 字节），不是 Excel 工作簿；可能保存时中断，请找回原文件")
+            raise error(f"{_name(path)} 是空文件（0 字节），不是 {what}；可能保存时中断，请找回原文件")
         with open(path, "rb") as fh:
             return fh.read(4096)
     except PermissionError:
-        raise UnreadableWorkbook(f"没有权限读取 {_name(path)}；请检查文件权限，或先关闭正在使用它的程序") from None
+        raise error(f"没有权限读取 {_name(path)}；请检查文件权限，或先关闭正在使用它的程序") from None
     except OSError as exc:
-        raise UnreadableWorkbook(f"无法读取 {_name(path)}：{exc.strerror or exc}") from None
+        raise error(f"无法读取 {_name(path)}：{exc.strerror or exc}") from None
 
 
 # ---- other formats -------------------------------------------------------------------

@@ -35,7 +35,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import workbook_io as wio
-from ..workbook_io import UnreadableWorkbook, read_options
+from ..workbook_io import UnreadableWorkbook, _check_path, read_options
 from .annex_table import Grid
 
 DOCUMENT_SUFFIXES = (".docx", ".docm", ".dotx", ".dotm", ".doc", ".dot", ".wps", ".wpt")
@@ -161,21 +161,7 @@ def _package_bytes(path: Path) -> tuple[bytes, str | None]:
 
 
 def _head(path: Path) -> bytes:
-    try:
-        if not path.exists():
-            raise UnreadableDocument(f"找不到文件：{path}（请检查文件名和所在文件夹）")
-        if path.is_dir():
-            raise UnreadableDocument(f"{path} 是文件夹，不是 Word 文档；请指定文件夹中的 .docx 文件")
-        if not path.is_file():
-            raise UnreadableDocument(f"{path} 不是普通文件，不是 Word 文档")
-        if path.stat().st_size == 0:
-            raise UnreadableDocument(f"{_name(path)} 是空文件（0 字节），不是 Word 文档；可能保存时中断，请找回原文件")
-        with open(path, "rb") as fh:
-            return fh.read(4096)
-    except PermissionError:
-        raise UnreadableDocument(f"没有权限读取 {_name(path)}；请检查文件权限，或先关闭正在使用它的程序") from None
-    except OSError as exc:
-        raise UnreadableDocument(f"无法读取 {_name(path)}：{exc.strerror or exc}") from None
+    return _check_path(path, "Word 文档", ".docx", UnreadableDocument)
 
 
 _CONVERTED: dict[tuple, bytes] = {}  # one conversion per file per run

@@ -22,7 +22,6 @@ the committed file in sync.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 from docx import Document
@@ -34,7 +33,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from ..zipbytes import rezip
+from ..zipbytes import fixed_package
 
 TEMPLATE_NAME = "自评报告模板.docx"
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workbook_templates" / TEMPLATE_NAME
@@ -350,21 +349,13 @@ def build_template():
     return doc
 
 
-_FIXED_TIME = "2020-01-01T00:00:00Z"
 
 
 def template_bytes() -> bytes:
     """The template's .docx bytes: the same for the same code (fixed times in the zip and the properties)."""
     buffer = io.BytesIO()
     build_template().save(buffer)
-
-    def fixed(name: str, data: bytes) -> bytes:
-        if name != "docProps/core.xml":
-            return data
-        return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                      lambda m: m.group(1) + _FIXED_TIME.encode() + m.group(3), data)
-
-    return rezip(buffer.getvalue(), fixed)
+    return fixed_package(buffer.getvalue())
 
 
 def write_template(path: Path = TEMPLATE_PATH) -> Path:

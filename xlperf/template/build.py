@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -23,7 +22,7 @@ from ..forms import DEFAULT_FORM, SEEDS_FORM, load_form
 from ..forms.recorded import record_form
 from ..profiles import Profile, load_profile
 from ..vocabulary import BUDGET_INDICATOR_NAME, BUDGET_LEVEL, CATEGORIES, DIRECTIONS
-from ..zipbytes import rezip
+from ..zipbytes import fixed_package
 from .formulas import template_formulas
 from .inputs import ProjectInput, type_into
 
@@ -347,21 +346,13 @@ def _input_block(ws, ref):
 
 
 # ---- deterministic bytes -------------------------------------------------------
-_FIXED_TIME = "2020-01-01T00:00:00Z"
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
     """The workbook as .xlsx bytes that depend only on its content (no timestamps)."""
     buffer = io.BytesIO()
     wb.save(buffer)
-
-    def fixed_times(name: str, data: bytes) -> bytes:
-        if name != "docProps/core.xml":
-            return data
-        return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                      lambda m: m.group(1) + _FIXED_TIME.encode() + m.group(3), data)
-
-    return rezip(buffer.getvalue(), fixed_times)
+    return fixed_package(buffer.getvalue())
 
 
 def template_workbook() -> Workbook:
