@@ -305,3 +305,62 @@ def test_wrap_keeps_every_character_and_fits_the_width():
         assert "".join("".join(lines).split()) == "".join(text.split())
 
     check()
+
+
+def _print_ranges(path, sheet):
+    area = load_workbook(path)[sheet].print_area
+    return area.split(",") if area else []
+
+
+def test_an_input_sheet_prints_the_indicator_rows_in_use_then_its_totals(tmp_path):
+    """The 40 indicator rows print only as far as they are filled; 合计/总得分 and the report's text follow."""
+    path = _two_projects_one_filled(tmp_path)
+    first, last = L.INDICATOR_FIRST_ROW, L.TOTAL_ROW
+    end = L.REPORT_FIRST_ROW + len(L.REPORT_FIELDS) - 1
+    # a new sheet: the header and the pre-filled 预算执行率 row, then the totals
+    assert _print_ranges(path, "项目2") == [f"'项目2'!$A$1:$J${first}", f"'项目2'!$A${last}:$J${end}"]
+    used = max(r for r in L.indicator_rows() if load_workbook(path)["项目1"][f"C{r}"].value)
+    assert run("recalc", path).exit_code == 0
+    assert _print_ranges(path, "项目1") == [f"'项目1'!$A$1:$J${used}", f"'项目1'!$A${last}:$J${end}"]
+    # two more rows typed: the print area follows them at the next recalc
+    wb = load_workbook(path)
+    for row, name in ((used + 1, "新增指标一"), (used + 2, "新增指标二")):
+        wb["项目1"][f"C{row}"] = name
+    wb.save(path)
+    run("recalc", path)
+    assert _print_ranges(path, "项目1")[0] == f"'项目1'!$A$1:$J${used + 2}"
+    # every indicator row filled: one range, nothing left out
+    wb = load_workbook(path)
+    wb["项目1"][f"C{L.INDICATOR_LAST_ROW}"] = "最后一行"
+    wb.save(path)
+    run("recalc", path)
+    assert _print_ranges(path, "项目1") == [f"'项目1'!$A$1:$J${end}"]
+
+
+def test_a_print_area_the_user_chose_is_kept(tmp_path):
+    path = _two_projects_one_filled(tmp_path)
+    wb = load_workbook(path)
+    wb["项目1"].print_area = "A1:F20"
+    wb.save(path)
+    assert run("recalc", path).exit_code == 0
+    assert _print_ranges(path, "项目1") == ["'项目1'!$A$1:$F$20"]
+
+
+def test_a_print_area_excel_wrote_again_is_still_xlperfs(tmp_path):
+    """Excel writes the references without quotes (and moves both names when rows are inserted): the
+    marker still matches, so recalc still follows the rows in use."""
+    from xlperf.package.opc import MAIN_NS, Package
+
+    path = _two_projects_one_filled(tmp_path)
+    used = max(r for r in L.indicator_rows() if load_workbook(path)["项目1"][f"C{r}"].value)
+    package = Package.from_bytes(path.read_bytes())
+    root = package.xml(package.main_document())
+    for el in root.iter(f"{{{MAIN_NS}}}definedName"):
+        if el.text and "项目1" in el.text:
+            el.text = el.text.replace("'", "")
+    package.touch(package.main_document())
+    path.write_bytes(package.to_bytes())
+    written = Package.from_bytes(path.read_bytes())
+    assert f">项目1!$A$1:$J${L.INDICATOR_FIRST_ROW}," in written.read(written.main_document()).decode()
+    assert run("recalc", path).exit_code == 0
+    assert _print_ranges(path, "项目1")[0] == f"'项目1'!$A$1:$J${used}"

@@ -31,6 +31,10 @@ GENERATED_PROPERTY = "xlperf.generated_sheets"
 # Excel itself (and xlwings, which cannot set document properties) reads and writes.
 # A copy or a renamed sheet no longer matches its own name, so it counts as the user's.
 GENERATED_MARKER = "xlperf_generated"
+# A hidden sheet-scoped name on each input sheet holding the print area xlperf last gave it. A print area
+# equal to it is xlperf's to follow the rows in use; one the user set (it differs) is left as it is.
+# It is a reference, not a text, so Excel moves it with the print area when rows are inserted.
+PRINT_AREA_MARKER = "xlperf_print_area"
 
 # ---- 项目清单 ---------------------------------------------------------------
 PROJECT_LIST_COLUMNS = ("项目名称", "预算单位", "主管部门", "项目负责人", "联系人", "联系电话", "电子邮箱", "年度", "录入表")
@@ -249,6 +253,30 @@ TEMPLATE_POSITIONS = InputPositions(
     grade_row=GRADE_ROW,
     budget_indicator_row=BUDGET_INDICATOR_ROW,
 )
+
+
+def input_print_ranges(positions: InputPositions, last_used_row: int, last_row: int) -> list[str]:
+    """The print area of an input sheet: everything above the indicator table's rows, the rows in use
+    (down to last_used_row), then 权重合计/总得分 and below (to last_row). The unused indicator rows in
+    between are left out; the two ranges then print as two pages, as Excel and LibreOffice print a
+    print area of two ranges."""
+    from openpyxl.utils import column_index_from_string
+
+    letters = [v for k, v in positions.indicator_columns.items() if k not in HELPER_COLUMN_LETTERS]
+    letters += list(positions.budget_columns.values())
+    last = get_column_letter(max(column_index_from_string(x) for x in letters))
+    first_indicator = positions.indicator_rows[0] if positions.indicator_rows else positions.total_row
+    upper = max(last_used_row, first_indicator)
+    if upper + 1 >= positions.total_row:
+        return [f"$A$1:${last}${max(last_row, positions.total_row)}"]
+    return [f"$A$1:${last}${upper}", f"$A${positions.total_row}:${last}${max(last_row, positions.grade_row)}"]
+
+
+def print_area_text(title: str, ranges: list[str]) -> str:
+    """A print area's definition as workbook.xml holds it: 'title'!$A$1:$J$26,'title'!$A$64:$J$74."""
+    from openpyxl.utils import quote_sheetname
+
+    return ",".join(f"{quote_sheetname(title)}!{r}" for r in ranges)
 
 
 class LayoutChanged(Exception):

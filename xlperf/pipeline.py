@@ -89,6 +89,7 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
         chosen = form_for(wb, form)  # an unknown --form is refused before anything is scored
         results = score_and_crosscheck(wb, path, profile, progress, crosscheck, workers=None)  # a process of its own
         findings = package_findings(wb) + tuple(f for r in results for f in r.findings)
+        print_areas = input_print_areas(wb, results)
         wb.release()  # scored: the cells are not read again, the writing below gets their memory
         old = list(source_info(wb).generated_sheets)
         grafting = Grafting(wb)
@@ -110,9 +111,23 @@ def recalc_workbook(path: Path, output: Path | None = None, profile: Profile | N
             if progress:
                 progress("生成附件1", done, len(pairs))
         grafting.drop_property(L.GENERATED_PROPERTY)
+        grafting.follow_print_areas(print_areas, L.PRINT_AREA_MARKER)
         grafting.recalculate_on_open()
         grafting.write(target)
     return RecalcReport(file=str(path), results=tuple(results), annex_sheets=tuple(annex_sheets), findings=findings)
+
+
+def input_print_areas(wb, results: list[ProjectResult]) -> dict[str, str]:
+    """Each input sheet's print area for the rows in use (layout.input_print_ranges), by sheet title."""
+    areas = {}
+    for r in results:
+        positions = r.project.positions
+        if positions is None or r.project.sheet not in wb.sheetnames:
+            continue
+        used = max((i.row for i in r.project.indicators), default=0)
+        ranges = L.input_print_ranges(positions, used, wb[r.project.sheet].max_row)
+        areas[r.project.sheet] = L.print_area_text(r.project.sheet, ranges)
+    return areas
 
 
 def recalc_in_memory(wb: Workbook, path: Path, profile: Profile, progress: Progress | None = None,

@@ -501,6 +501,50 @@ def recalculate_on_open(package: Package) -> None:
         package.touch(workbook)
 
 
+PRINT_AREA = "_xlnm.Print_Area"
+
+
+def _same_area(a: str | None, b: str | None) -> bool:
+    """Two print areas as Excel may write them (quoted or not, with or without $)."""
+    flat = lambda text: re.sub(r"[\s$']", "", text or "")  # noqa: E731
+    return a is not None and b is not None and flat(a) == flat(b)
+
+
+def follow_print_areas(package: Package, wanted: dict[str, str], marker: str) -> list[str]:
+    """Set each sheet's print area (title → definition) where the sheet has none, or has the one recorded
+    in its hidden `marker` name (xlperf's own); a print area the user chose is kept. The titles changed."""
+    titles = {s.title: s.index for s in sheets(package)}
+    workbook = package.main_document()
+    root = package.xml(workbook)
+    names = root.find(_M + "definedNames")
+    changed: list[str] = []
+    for title, area in wanted.items():
+        index = titles.get(title)
+        if index is None:
+            continue
+        own = {} if names is None else {el.get("name"): el for el in names.findall(_M + "definedName")
+                                         if el.get("localSheetId") == str(index)}
+        printed, recorded = own.get(PRINT_AREA), own.get(marker)
+        printed_text = None if printed is None else printed.text
+        recorded_text = None if recorded is None else recorded.text
+        if printed is not None and not _same_area(printed_text, recorded_text):
+            continue  # the user's
+        if _same_area(printed_text, area) and _same_area(recorded_text, area):
+            continue
+        if names is None:
+            names = _insert_after(root, "definedNames", _BEFORE_NAMES)
+        for name, el in ((PRINT_AREA, printed), (marker, recorded)):
+            if el is None:
+                el = etree.SubElement(names, _M + "definedName", name=name, localSheetId=str(index))
+                if name == marker:
+                    el.set("hidden", "1")
+            el.text = area
+        changed.append(title)
+    if changed:
+        package.touch(workbook)
+    return changed
+
+
 def local_names(package: Package, name: str) -> list[tuple[str, str]]:
     """(sheet title, definition) of each sheet-scoped defined name `name`."""
     titles = [s.title for s in sheets(package)]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .graft import (add_sheets, drop_custom_property, recalculate_on_open, remove_sheets, replace_sheet, set_sheet_states,
-                    sheet_states, sheets)
+from .graft import (add_sheets, drop_custom_property, follow_print_areas, recalculate_on_open, remove_sheets,
+                    replace_sheet, set_sheet_states, sheet_states, sheets)
 from .opc import CONTENT_TYPES, Package, PackageError
 from .styles import StyleMap
 
@@ -97,6 +97,10 @@ class Grafting:
 
     def recalculate_on_open(self) -> None:
         self._guard(lambda: recalculate_on_open(self.package))
+
+    def follow_print_areas(self, wanted: dict[str, str], marker: str) -> list[str]:
+        """Print areas of sheets (title → definition) where the sheet has none or xlperf's own (graft)."""
+        return self._guard(lambda: follow_print_areas(self.package, wanted, marker))
 
     def drop_property(self, name: str) -> None:
         self._guard(lambda: drop_custom_property(self.package, name))

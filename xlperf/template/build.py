@@ -11,6 +11,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -199,6 +200,11 @@ def build_input_sheet(ws: Worksheet, profile: Profile) -> None:
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
     print_one_page_wide(ws)
+    # prints what is in use (recalc moves it down as indicator rows are filled); the marker says it is xlperf's
+    ranges = L.input_print_ranges(L.TEMPLATE_POSITIONS, 0, ws.max_row)
+    ws.print_area = ranges
+    ws.defined_names[L.PRINT_AREA_MARKER] = DefinedName(L.PRINT_AREA_MARKER, hidden=True,
+                                                        attr_text=L.print_area_text(ws.title, ranges))
 
 
 def _text_rows(ws: Worksheet, first_row: int, labels, blocks: dict[str, str] | None = None) -> None:

@@ -27,7 +27,7 @@ MARK = "XLPERFSHEET"  # page-header text naming the sheet a page belongs to (in 
 
 # The README's pictures: file name, pages shown, and how to find the sheet in the demo workbook.
 PICTURES = (
-    ("input-sheet.png", 2, lambda names: next(n for n in names if n not in _NOT_INPUT and not n.startswith(L.ANNEX_PREFIX))),
+    ("input-sheet.png", 3, lambda names: next(n for n in names if n not in _NOT_INPUT and not n.startswith(L.ANNEX_PREFIX))),
     ("annex1.png", 1, lambda names: next(n for n in names if n.startswith(L.ANNEX_PREFIX))),
     ("summary.png", 1, lambda names: L.SUMMARY_SHEET),
     ("findings.png", 1, lambda names: L.FINDINGS_SHEET),
