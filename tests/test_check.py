@@ -233,7 +233,8 @@ def test_as_json_round_trips_with_decimals_as_strings(tmp_path):
     assert data == report.as_json() and _no_floats(data)
     assert set(data) == {"file", "tables", "findings"}
     assert data["tables"] == [{"sheet": "附件1", "header_row": 2, "form": "shanxi", "total": "99.78", "grade": "优秀",
-                               "published_total": "99.77", "published_grade": "良好"}]
+                               "published_total": "99.77", "published_grade": "良好",
+                               "project": None, "unit": None, "department": None}]  # its title row states none
     assert data["findings"][-1]["code"] == "published-grade-mismatch"
     assert set(data["findings"][0]) == {"severity", "code", "sheet", "cell", "message", "published", "expected", "project"}
     assert data["findings"][0]["project"] is None  # a reviewer's 附件1 is no project input sheet

@@ -135,7 +135,8 @@ def test_check_json_contract(tmp_path):
     data = json.loads(result.stdout)
     assert set(data) == {"file", "tables", "findings"}
     for t in data["tables"]:
-        assert set(t) == {"sheet", "header_row", "form", "total", "grade", "published_total", "published_grade"}
+        assert set(t) == {"sheet", "header_row", "form", "total", "grade", "published_total", "published_grade",
+                          "project", "unit", "department"}
     totals = sorted(t["total"] for t in data["tables"])
     assert totals == ["99.50", "99.78"]  # scores always with two decimals  # seed 000's 预算执行率 rescored from its budget table
     assert {t["form"] for t in data["tables"]} == {"shanxi"}

@@ -8,7 +8,7 @@ rows in random header spellings: check finds each, recomputes its total and rais
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 from openpyxl import Workbook
@@ -232,7 +232,9 @@ def test_any_national_table_is_found_and_recomputed(tmp_path_factory, rows, spel
     table_rows, total = [], budget_score
     for i, (weight, target, actual, op, unit) in enumerate(rows):
         completion = min(Decimal(actual) / Decimal(target), Decimal(1))
-        score = indicator_score(Decimal(weight), (Decimal(actual) / Decimal(target)).quantize(Decimal("0.0001")))
+        # 完成率 to 4 places half up, as the rules round it: 1/32 = 3.125% → 3.13%, 4 × 3.13% = 0.13 分
+        rate_of_row = (Decimal(actual) / Decimal(target)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        score = indicator_score(Decimal(weight), rate_of_row)
         total += score
         reason = "" if completion >= 1 else "未完成原因：进度滞后"
         table_rows.append(["", "产出指标" if i == 0 else "", "数量指标", f"指标{i + 1}名称", f"{op}{target}{unit}",

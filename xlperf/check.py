@@ -53,6 +53,10 @@ class TableVerdict:
     published_grade: str | None
     form: str = ""  # the registered form (xlperf.forms) the table was recognised as
     last_row: int = 0  # the table's last indicator row (not in the JSON contract)
+    # who and what the table is about, as the rows above its header state them (None: not stated)
+    project: str | None = None
+    unit: str | None = None  # 预算单位 / 实施单位
+    department: str | None = None  # 主管部门
 
     def as_json(self) -> dict:
         return {
@@ -63,6 +67,9 @@ class TableVerdict:
             "grade": self.grade,
             "published_total": _json_decimal(self.published_total),
             "published_grade": self.published_grade,
+            "project": self.project,
+            "unit": self.unit,
+            "department": self.department,
         }
 
 
@@ -259,6 +266,9 @@ def check_table(table: AnnexTable, block: BudgetBlock | None, profile: Profile) 
         published_grade=cell_text(table.grade) or None,
         form=table.form,
         last_row=max((r.indicator.row for r in table.rows), default=table.header_row),
+        project=table.info.get("name"),
+        unit=table.info.get("unit"),
+        department=table.info.get("department"),
     )
     return verdict, findings
 

@@ -309,15 +309,55 @@ def recalc(
 
 @app.command("check")
 def check(
-    file: Path = typer.Argument(..., help="他人填报的附件1工作簿（.xlsx），或自评报告（.docx；.doc/.wps 加 --convert）"),
+    paths: list[Path] = typer.Argument(..., metavar="路径...",
+                                       help="他人填报的附件1工作簿（.xlsx）或自评报告（.docx；.doc/.wps 加 --convert）；"
+                                            "也可以是文件夹（含子文件夹）或通配符（如 '2025/*.xlsx'），一次审核多个文件"),
     as_json: bool = JsonOption,
     profile: str = ProfileOption,
     password: Optional[str] = PasswordOption,
     convert: bool = ConvertOption,
     crosscheck: bool = typer.Option(True, "--crosscheck/--no-crosscheck",
                                     help="用 Python 重新计算表中的公式，并与文件保存的结果核对（默认开启）"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=512, metavar="个数",
+                                          help="多个文件时同时审核的进程数（默认：CPU 核数）"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="地址",
+                                            help="在 Dask 集群上审核，如 tcp://10.0.0.5:8786（需 pip install 'xlperf[cluster]'）"),
+    report: Optional[Path] = typer.Option(None, "--report", metavar="文件",
+                                          help="多个文件时写出的审核汇总工作簿（默认：当前文件夹的 审核汇总.xlsx）"),
+    json_lines: bool = typer.Option(False, "--json-lines",
+                                    help="每审核完一个文件输出一行 JSON（字段同 --json，另有 file），供其他系统读取"),
+    send_files: bool = typer.Option(False, "--send-files",
+                                    help="把文件内容发给集群的工作进程（工作进程看不到本机文件时用）"),
+    cache: Optional[Path] = typer.Option(None, "--cache", metavar="文件夹",
+                                         help="按文件内容保存审核结果的文件夹，重跑时只审核新增或改动的文件（默认：审核汇总旁）"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="不用保存的结果，全部重新审核"),
+    time_limit: float = typer.Option(120.0, "--time-limit", min=0.1, metavar="秒",
+                                     help="多个文件时每个文件的审核时间上限，超过记为一行“超时”（默认 120 秒）"),
+    max_size: float = typer.Option(50.0, "--max-size", min=0.001, metavar="MB",
+                                   help="多个文件时单个文件的大小上限，超过记为一行“文件过大”（默认 50 MB）"),
 ) -> None:
-    """审核已填好的附件1或 Word 自评报告：重新计算完成率、得分、总分和等级，列出与填报值不一致之处。"""
+    """审核已填好的附件1或 Word 自评报告：重新计算完成率、得分、总分和等级，列出与填报值不一致之处。
+
+    给出文件夹、通配符或多个文件时批量审核：结果写入审核汇总工作簿（每张表一行，另有问题明细和分布图），
+    可在本机多进程或 Dask 集群上运行。"""
+    from .batch.files import GLOB_CHARS
+
+    batch = (len(paths) > 1 or any(p.is_dir() or (not p.exists() and any(c in str(p) for c in GLOB_CHARS)) for p in paths)
+             or any(v is not None for v in (report, scheduler, workers, cache)) or json_lines or send_files)
+    if not batch:
+        _check_one(paths[0], as_json, profile, password, convert, crosscheck)
+    if as_json:
+        _fail("多个文件时请用 --json-lines（每个文件一行 JSON）或 --report（审核汇总工作簿），不能用 --json")
+    from .batch.job import Options
+
+    options = Options(profile=_profile(profile) and profile, convert=convert, password=password, crosscheck=crosscheck,
+                      max_bytes=int(max_size * 1024 * 1024), time_limit=time_limit)
+    _check_batch(paths, options, workers=workers, scheduler=scheduler, report=report, json_lines=json_lines,
+                 send_files=send_files, cache=cache, no_cache=no_cache)
+
+
+def _check_one(file: Path, as_json: bool, profile: str, password, convert: bool, crosscheck: bool) -> None:
+    """One file: the report on the console (or --json), exit 0/1/2."""
     from .check import check_workbook
     from .check_docx import check_document, is_document
     from .safety import file_options
@@ -596,6 +636,117 @@ def _print_recalc(report, written_to: Path) -> None:
     _print_findings(report.findings)
     annexes = sum(1 for name in report.annex_sheets if name)
     out.print(f"已写入 {written_to}（附件1 {annexes} 张、{L.SUMMARY_SHEET}、{L.FINDINGS_SHEET}）", highlight=False)
+
+
+DEFAULT_BATCH_REPORT = "审核汇总.xlsx"
+
+
+def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json_lines, send_files, cache,
+                 no_cache) -> None:
+    """Many files: checked in a process pool or on a Dask cluster, streamed (--json-lines), summed up in 审核汇总."""
+    from .batch.cache import ResultCache, default_cache_dir
+    from .batch.files import collect
+    from .batch.pipeline import run_batch
+    from .batch.run import default_workers
+    from .batch.summary import write_summary
+    from .safety import WriteRefused, writing_options
+
+    if report is None and not json_lines:
+        report = Path(DEFAULT_BATCH_REPORT)
+    if report is not None and report.suffix.lower() != ".xlsx":
+        _fail(f"审核汇总应写成 .xlsx 文件：{report}")
+    cache_dir = None if no_cache else cache or (default_cache_dir(report) if report is not None else None)
+    skip = tuple(p for p in (report, cache_dir) if p is not None)
+    found = collect(paths, skip=skip)
+    if found.missing:
+        _fail("找不到：" + "、".join(found.missing) + "；没有审核任何文件")
+    if not found.files:
+        _fail("给出的文件夹中没有可审核的文件（.xlsx、.xlsm、.docx；加 --convert 时还有 .xls、.et、.ods、.doc、.wps）")
+    if scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            _fail("在集群上审核需要 dask.distributed：pip install 'xlperf[cluster]'")
+    progress = _BatchProgress(len(found.files))
+
+    def on_result(result: dict) -> None:
+        if json_lines:
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        progress.advance()
+
+    try:
+        done = run_batch(list(found.files), options, workers=workers or default_workers(), scheduler=scheduler,
+                         send_files=send_files, cache=ResultCache(cache_dir) if cache_dir else None,
+                         on_result=on_result)
+    except OSError as exc:  # the scheduler cannot be reached
+        progress.close()
+        _fail(f"无法连接 Dask 调度器 {scheduler}：{exc}；没有审核任何文件" if scheduler else f"无法审核：{exc}")
+    finally:
+        progress.close()
+    results = list(done.results)
+    if report is not None:
+        try:
+            with writing_options(backup=False):
+                write_summary(results, report)
+        except WriteRefused as exc:
+            _fail(str(exc))
+    _print_batch(results, done, report, cache_dir, stream=err if json_lines else out)
+    errors = any(f["severity"] == ERROR for r in results for f in r["findings"])
+    raise typer.Exit(EXIT_FINDINGS if errors else EXIT_OK)
+
+
+class _BatchProgress:
+    """Files done, files per second and the time remaining, on stderr (only where it is a terminal)."""
+
+    def __init__(self, total: int):
+        from rich.progress import TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("审核"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+                                 TextColumn("剩余"), TimeRemainingColumn(), console=err, transient=True,
+                                 disable=not err.is_terminal)
+        self.task = self.progress.add_task("审核", total=total)
+        self.progress.start()
+
+    def advance(self) -> None:
+        self.progress.advance(self.task)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+class _RateColumn(TextColumn):
+    def __init__(self):
+        super().__init__("")
+
+    def render(self, task):
+        speed = task.finished_speed or task.speed
+        return Text("— 个/秒" if speed is None else f"{speed:.1f} 个/秒")
+
+
+def _print_batch(results: list[dict], done, report: Path | None, cache_dir: Path | None, stream: Console) -> None:
+    from .batch.job import FILE_CODES
+
+    tables = sum(len(r["tables"]) for r in results)
+    with_errors = [r for r in results if any(f["severity"] == ERROR for f in r["findings"])]
+    unchecked = [r for r in results if any(f["code"] in FILE_CODES for f in r["findings"])]
+    stream.print(f"审核了 {len(results)} 个文件（找到 {tables} 张表）：{len(with_errors)} 个文件有错误，"
+                 f"{len(unchecked)} 个文件未能审核（无法读取、过大、超时等）。", highlight=False)
+    if done.cached:
+        stream.print(f"其中 {done.cached} 个文件与上次相同，沿用保存的结果（{cache_dir}；--no-cache 全部重新审核）。",
+                     highlight=False)
+    if with_errors:
+        table = Table(title="有错误的文件（前 20 个）")
+        for title in ("文件", "错误", "第一个错误"):
+            table.add_column(title)
+        for r in with_errors[:20]:
+            first = next(f for f in r["findings"] if f["severity"] == ERROR)
+            place = " ".join(x for x in (first["sheet"], first["cell"]) if x)
+            table.add_row(Wrapped(r["file"]), str(sum(f["severity"] == ERROR for f in r["findings"])),
+                          Wrapped(f"{place}：{first['message']}" if place else first["message"]))
+        stream.print(table)
+    if report is not None:
+        stream.print(f"审核汇总：{report}（每张表一行；问题明细、分布图见其他工作表）", highlight=False)
 
 
 def _print_check(report) -> None:

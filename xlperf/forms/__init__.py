@@ -200,6 +200,7 @@ class Vocabulary:
     budget_rows: Mapping[str, tuple[str, ...]]
     total_labels: frozenset[str]
     grade_labels: frozenset[str]
+    info_labels: Mapping[str, tuple[str, ...]]  # name/department/unit → labels of the rows above a table
 
 
 def _merged(base: Mapping[str, list[str]], extra: list[Column]) -> dict[str, tuple[str, ...]]:
@@ -224,6 +225,7 @@ def vocabulary() -> Vocabulary:
         budget_rows=_merged(data["budget_rows"], [c for b in budgets for c in b.rows]),
         total_labels=frozenset(labels["total"]) | {f.total_label for f in forms},
         grade_labels=frozenset(labels["grade"]) | {f.grade_label for f in forms},
+        info_labels=_merged(data["info_labels"], [c for f in forms for row in f.info_rows for c in row]),
     )
 
 

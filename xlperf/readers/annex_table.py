@@ -153,6 +153,8 @@ class AnnexTable:
     header_last_row: int = 0  # the header's last row (a header may span two)
     form: str = forms.DEFAULT_FORM  # the registered form the table matches
     block_points: Decimal | None = None  # points its header gives the whole block: 年度绩效目标1 (80分)
+    # who and what it is about, from the rows above its header: name (项目名称), department, unit (预算单位)
+    info: Mapping[str, str] = dataclass_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -473,7 +475,45 @@ def _with_form(grid: Grid, table: AnnexTable, blocks: list[BudgetBlock]) -> Anne
     percent = any(r.indicator.weight.percent for r in table.rows)
     traits = forms.TableTraits(title=title, headers=headers, fields=fields, budget_points=points,
                                level1_header_weights=level1_weights, percent_weights=percent)
-    return dataclasses.replace(table, form=forms.recognise(traits).name)
+    return dataclasses.replace(table, form=forms.recognise(traits).name, info=table_info(grid, table, title_rows))
+
+
+_LABELLED = re.compile(r"\s*([^:：]{2,20}?)\s*[:：]\s*(.*)$", re.S)
+# where one statement ends in a cell stating several: a wide gap, or a space before the next "label:"
+_NEXT_STATEMENT = re.compile(r"\u3000|\s{2,}|\n|\s+(?=[^\s:：]+\s*[:：])")
+
+
+def _first_statement(text: str) -> str:
+    return _NEXT_STATEMENT.split(text.strip(), maxsplit=1)[0].strip()
+
+
+@lru_cache(maxsize=1)
+def _info_keys() -> dict[str, str]:
+    return _keyed(forms.vocabulary().info_labels)
+
+
+def table_info(grid: Grid, table: AnnexTable, rows: range) -> dict[str, str]:
+    """项目名称, 主管部门, 预算单位 as the rows above the table state them: a label cell and the text right of
+    it (项目名称 | X), or both in one cell (项目名称：X, the 山西 layout's info row; 单位名称:Y 填报日期:…).
+    The nearest row wins."""
+    keys = _info_keys()
+    info: dict[str, str] = {}
+    for r in reversed(rows):
+        cells = list(grid.row(r))
+        for i, (_, c) in enumerate(cells):
+            text = cell_text(c)
+            labelled = _LABELLED.match(text)
+            field = keys.get(title_key(labelled.group(1) if labelled else text))
+            if field is None or field in info:
+                continue
+            if labelled:
+                value = _first_statement(labelled.group(2))
+            else:
+                value = next((_first_statement(cell_text(n)) for _, n in cells[i + 1:]
+                              if title_key(cell_text(n)) not in keys), "")
+            if value:
+                info[field] = value
+    return info
 
 
 def _published(c: SheetCell | None) -> SheetCell | None:
