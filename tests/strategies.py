@@ -58,11 +58,43 @@ _CLEAN_LEVELS = (("产出指标", "数量指标"), ("产出指标", "质量指�
                  ("效益指标", "可持续影响指标"), ("满意度指标", "服务对象满意度指标"))
 
 
+# What an accountant types into the report's text fields (layout.REPORT_FIELDS): ordinary sentences whose
+# numbers are an indicator group's points, a survey's grade, amounts — never the project's 总得分 or 等级.
+_REPORT_SENTENCES = (
+    "产出指标总分50分，各项产出均按计划完成。",
+    "满意度指标得分为10分，服务对象总体满意。",
+    "经第三方调查，服务质量评价等级为良好。",
+    "效益指标总得分为28.5分，社会效益明显。",
+    "数量指标的总分为20分，一级指标产出指标自评得分40分。",
+    "全年组织培训3次，累计培训120人次，验收合格率98%。",
+    "项目于2024年3月启动，12月底前完成全部建设内容。",
+    "本项目资金全部用于系统运维，无挤占挪用情况。",
+)
+_report_text = st.one_of(
+    st.just(""),
+    st.lists(st.sampled_from(_REPORT_SENTENCES), min_size=1, max_size=3).map("".join),
+    st.lists(st.sampled_from(_REPORT_SENTENCES), min_size=2, max_size=3).map("\n".join),
+)
+
+
+@st.composite
+def report_texts(draw) -> dict:
+    """Some of the report's text fields filled with ordinary sentences (the others left blank: generated)."""
+    from xlperf.layout import REPORT_FIELDS
+
+    return {field: text for field in REPORT_FIELDS if (text := draw(_report_text))}
+
+
 @st.composite
 def clean_project_inputs(draw, index: int = 0) -> ProjectInput:
     """A project typed as the rules want it (weights adding up to 100, numbers where numbers go, the budget
-    table consistent): the engine scores it without an error, whatever its scores."""
+    table consistent): the engine scores it without an error, whatever its scores. Its amounts are in 万元
+    or 元 (the sheet's 金额单位, blank meaning 万元), and some of the report's text fields hold ordinary
+    sentences with numbers in them."""
+    unit = draw(st.sampled_from(["", "万元", "元"]))
     annual = draw(st.decimals(min_value=1, max_value=100000, places=2))
+    if unit == "元":
+        annual = annual * draw(st.sampled_from([1, 100, 10000]))  # 元 amounts run larger
     executed = draw(st.decimals(min_value=0, max_value=1, places=2)) * annual
     budget = {("initial", "municipal"): float(annual), ("annual", "municipal"): float(annual),
               ("received", "municipal"): float(annual), ("executed", "municipal"): float(round(executed, 2))}
@@ -80,4 +112,4 @@ def clean_project_inputs(draw, index: int = 0) -> ProjectInput:
                                          f"{actual}{'%' if percent else ''}", "原因及改进措施" if actual < target else "",
                                          "正向"))
     return ProjectInput(name=f"规范项目{index}", budget=budget, indicators=tuple(indicators),
-                        meta={"unit": "某单位", "year": "2024"})
+                        meta={"unit": "某单位", "year": "2024"}, amount_unit=unit, report=draw(report_texts()))

@@ -486,3 +486,53 @@ def test_generated_sheet_of_a_renamed_project_is_not_paired(demo_workbook, tmp_p
     wb.save(copy)
     report = check_workbook(copy, PROFILE)
     assert not [f for f in report.findings if f.code == "budget-rate-mismatch"]
+
+
+# ---- 湖北 form: 分值 only per 一级指标, read back from rounded 得分 -------------------------------------
+def _hubei_sheet(tmp_path, indicators, edit=None):
+    """The 湖北 附件1 xlperf writes for a project (the sheet writer's own cells), checked as a reviewer's table."""
+    from xlperf.forms import load_form
+    from xlperf.pipeline import score_workbook
+    from xlperf.template.inputs import IndicatorInput, ProjectInput
+    from xlperf.workbook_io import open_workbook
+    from xlperf.writers.annex import write_annex_sheet
+
+    project = ProjectInput(
+        name="湖北项目", budget={("initial", "municipal"): 100, ("annual", "municipal"): 100,
+                                ("received", "municipal"): 100, ("executed", "municipal"): 100},
+        indicators=(IndicatorInput("预算执行指标", "预算执行指标", "预算执行率", 10, "100%", ""),
+                    *(IndicatorInput(*row, "原因及改进措施", "正向") for row in indicators)))
+    book = tmp_path / "主.xlsx"
+    new_workbook([project], PROFILE, form="shanxi").save(book)
+    (result,) = score_workbook(open_workbook(book), book, PROFILE)
+    wb = Workbook()
+    wb.remove(wb.active)
+    ws = write_annex_sheet(wb, result, "附件1", form=load_form("hubei", writable=True))
+    if edit:
+        edit(ws)
+    path = tmp_path / "湖北.xlsx"
+    wb.save(path)
+    return result, check_workbook(path, PROFILE)
+
+
+@pytest.mark.parametrize("indicators", [
+    [("产出指标", "数量指标", "指标1", 90, "11", "1")],  # 8.18 at 9.09%: 89.99 read back, 90 is right
+    [("产出指标", "数量指标", "指标1", 30, "11", "1"), ("产出指标", "质量指标", "指标2", 30, "7", "3"),
+     ("效益指标", "社会效益指标", "指标3", 30, "3", "2")],
+    [("产出指标", "数量指标", "指标1", 33, "9", "1"), ("产出指标", "质量指标", "指标2", 27, "13", "6"),
+     ("产出指标", "时效指标", "指标3", 30, "17", "16")],  # three rounded scores in one 一级
+])
+def test_hubei_weights_inferred_from_rounded_scores_add_up(tmp_path, indicators):
+    result, report = _hubei_sheet(tmp_path, indicators)
+    assert not [f.message for f in report.findings if f.severity == "error"]
+    (table,) = report.tables
+    assert (table.total, table.grade) == (result.total, result.grade)
+
+
+def test_hubei_score_outside_what_the_points_allow_is_still_an_error(tmp_path):
+    def wrong_score(ws):
+        cell = next(c for row in ws.iter_rows() for c in row if c.value == 8.18)
+        cell.value = 7.5  # 7.5 at 9.09% means 82.5 points, not the 90 of 产出指标(90分)
+
+    _, report = _hubei_sheet(tmp_path, [("产出指标", "数量指标", "指标1", 90, "11", "1")], wrong_score)
+    assert "level1-points-mismatch" in {f.code for f in report.findings if f.severity == "error"}

@@ -9,6 +9,9 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import struct
+import subprocess
+import sys
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +20,8 @@ import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
@@ -153,8 +158,7 @@ def test_the_reports_xlperf_writes_for_the_seeds_check_as_the_seeds_do(tmp_path)
     pytest.importorskip("xlperf.report")
     assert run("demo", tmp_path).exit_code == 0
     reports = {p.name.split("_")[0]: p for p in tmp_path.glob("*.docx")}
-    if not reports:
-        pytest.skip("the demo writes no Word report yet")
+    assert set(reports) == {"忻州市政府信息化建设经费", "信息化运行维护"}  # the demo must write both
     code, data = check_json(reports["忻州市政府信息化建设经费"])
     assert code == 1
     (table,) = data["tables"]
@@ -265,6 +269,119 @@ def test_narrative_rate_and_amount_that_disagree(tmp_path):
     assert (by["narrative-amount-mismatch"]["published"], by["narrative-amount-mismatch"]["expected"]) == ("80万元", "75.91万元")
     assert (by["narrative-total-mismatch"]["published"], by["narrative-total-mismatch"]["expected"]) == ("99.8", "99.78")
     assert (by["narrative-grade-mismatch"]["published"], by["narrative-grade-mismatch"]["expected"]) == ("良好", "优秀")
+
+
+# ---- ordinary sentences in the text sections are not the project's total or grade ------------------
+@pytest.mark.parametrize("sentence", [
+    "产出指标总分50分，效益指标总分30分，满意度指标总分10分。",
+    "经第三方调查，服务质量评价等级为良好。",
+    "满意度指标得分为10分，满意度指标自评得分9分。",
+    "一级指标产出指标总得分为40分，数量指标的总分为20分。",
+    "服务对象满意度调查总得分为95分，评价等级为良好。",
+    "产出指标完成情况较好，评为“良好”。",
+    "效益指标（30分）总得分28.5分；服务质量评价得分为8分，属于“中等”水平。",
+    "子项目一总得分80分，等级为良好。",
+])
+def test_ordinary_sentences_with_points_and_grades_are_not_the_projects_result(tmp_path, sentence):
+    code, data = check_json(seed_docx(SEED_004, tmp_path / "文字.docx", _with_sentence(sentence)))
+    assert code == 0, [f["message"] for f in data["findings"] if f["severity"] == "error"]
+    (table,) = data["tables"]
+    assert (table["published_total"], table["published_grade"]) == ("99.78", "优秀")  # the score sentence's
+
+
+@pytest.mark.parametrize("sentence, total, grade", [
+    ("产出指标总分50分，本项目自评总得分89.5分，评价等级为良好。", "89.5", "良好"),
+    ("经第三方调查服务质量良好。本项目2023年度绩效自评得分为89.5分，自评等级为“良好”。", "89.5", "良好"),
+    ("评价等级为良好。", None, "良好"),
+    ("满意度指标得分为10分，各项指标总得分为89.5分。", "89.5", None),
+])
+def test_the_projects_own_result_among_ordinary_sentences_is_still_checked(tmp_path, sentence, total, grade):
+    edit = _with_sentence(sentence)
+    where = f"段落{body_paragraph_number(edit(seed_text(SEED_004)), sentence)}"
+    code, data = check_json(seed_docx(SEED_004, tmp_path / "结果.docx", edit))
+    assert code == 1
+    found = {f["code"]: f for f in data["findings"] if f["severity"] == "error"}
+    assert {f["cell"] for f in found.values()} == {where}
+    expected = {"narrative-total-mismatch": (total, "99.78"), "narrative-grade-mismatch": (grade, "优秀")}
+    assert {code: (f["published"], f["expected"]) for code, f in found.items()} == {
+        code: values for code, values in expected.items() if values[0] is not None}
+
+
+# ---- amounts in the unit the budget table states ---------------------------------------------------
+_ONE_ROW = [("产出指标", "数量指标", "验收合格率", "90", "100%", "100%")]
+RIGHT_AMOUNTS = "年度总金额5613.40万元，全年执行资金50000000元，实际到位资金5613.4万元，全年预算56134000元。"
+
+
+@pytest.mark.parametrize("unit, caption, table_unit", [
+    ("元", "", "元"),  # 年度总金额(元)
+    (None, "金额单位：元", "元"),  # a caption before the table
+    (None, "预算执行情况表（单位：元）", "元"),
+    ("万元", "", "万元"),
+    ("万", "", "万元"),
+    (None, "", "万元"),  # nothing says: the forms' default
+])
+def test_narrative_amounts_compare_in_the_unit_the_budget_table_states(tmp_path, unit, caption, table_unit):
+    in_yuan = table_unit == "元"
+    annual, executed = (Decimal("56134000"), Decimal("50000000")) if in_yuan else (Decimal("5613.40"), Decimal("5000"))
+    wrong = "全年预算资金5613.50万元。"
+    document, _, _ = _report(annual, executed, _ONE_ROW, unit=unit, caption=caption, sentences=(RIGHT_AMOUNTS, wrong))
+    path = tmp_path / "单位.docx"
+    document.save(path)
+    code, data = check_json(path)
+    amounts = [f for f in data["findings"] if f["code"] == "narrative-amount-mismatch"]
+    assert [(f["published"], f["expected"]) for f in amounts] == [("5613.50万元", "5613.4万元")]  # only the wrong one
+    assert f"{format_number(annual)} {table_unit}" in amounts[0]["message"]
+    assert code == 1 and errors(data) == {("narrative-amount-mismatch", "正文", amounts[0]["cell"])}
+
+
+@pytest.mark.parametrize("sentence, right", [
+    ("年度总金额5613.41万元。", True),  # 56134123元 to the cent of 万元
+    ("年度总金额5613万元。", True),  # to the 万元
+    ("年度总金额5613.42万元。", False),
+    ("年度总金额5614万元。", False),
+    ("年度总金额56134123元。", True),
+    ("年度总金额56134120元。", False),  # in the table's own unit: the very number
+])
+def test_an_amount_in_another_unit_agrees_at_the_precision_it_is_written_with(tmp_path, sentence, right):
+    document, _, _ = _report(Decimal("56134123"), Decimal("50000000"), _ONE_ROW, unit="元", sentences=(sentence,))
+    path = tmp_path / "精度.docx"
+    document.save(path)
+    _, data = check_json(path)
+    assert any(f["code"] == "narrative-amount-mismatch" for f in data["findings"]) is not right
+
+
+def test_a_report_xlperf_wrote_in_yuan_checks_without_an_amount_error(tmp_path):
+    """The defect as found: 金额单位 元 in the workbook, the report's table in 元, an accountant's sentence in 万元
+    (and, with the section left blank, the sentence xlperf writes from the numbers, in 元)."""
+    import dataclasses
+
+    from xlperf.forms import load_form
+    from xlperf.pipeline import score_workbook
+    from xlperf.report.content import report_content
+    from xlperf.report.document import render_report
+    from xlperf.template.build import new_workbook
+    from xlperf.template.inputs import IndicatorInput, ProjectInput
+    from xlperf.workbook_io import open_workbook
+
+    typed = ProjectInput(
+        name="元项目", amount_unit="元",
+        budget={("initial", "county"): 56134000, ("annual", "county"): 56134000, ("received", "county"): 56134000,
+                ("executed", "county"): 50000000},
+        indicators=(IndicatorInput("预算执行指标", "预算执行指标", "预算执行率", 10, "100%", ""),
+                    IndicatorInput("产出指标", "数量指标", "养护里程", 90, "100公里", "100公里")),
+        report={"项目实施和预算执行情况及分析": "本项目年度总金额5613.40万元，全年执行资金5000万元。"})
+    generated = dataclasses.replace(typed, report={})
+    for project, sentence in ((typed, "年度总金额5613.40万元"), (generated, "全年预算资金56134000元")):
+        book = tmp_path / "元.xlsx"
+        new_workbook([project], PROFILE, form="shanxi").save(book)
+        (result,) = score_workbook(open_workbook(book), book, PROFILE)
+        path = tmp_path / "元.docx"
+        path.write_bytes(render_report(report_content(result, load_form("shanxi", writable=True))))
+        document = docx.Document(path)
+        assert sentence in "".join(p.text for p in document.paragraphs)
+        assert document.tables[0].cell(0, 2).text == "年度总金额(元)"
+        code, data = check_json(path)
+        assert not [f for f in data["findings"] if f["code"] == "narrative-amount-mismatch"], data["findings"]
 
 
 # ---- the workbook check, unchanged, on the same table in Word ---------------------------------------
@@ -402,6 +519,93 @@ def test_docx_tables_with_random_merges_read_as_the_same_grid_as_the_sheet(tmp_p
     assert len(budget_blocks_in(word)) == len(budget_blocks_in(sheet))
 
 
+# ---- hostile grid values: clamped or the table reported, never a traceback ------------------------
+def _set_grid_value(tr, kind: str, value: str, cell: int = 0) -> None:
+    """w:gridBefore/w:gridAfter in the row's trPr, w:gridSpan/w:vMerge/w:hMerge in its cell-th cell's tcPr."""
+    if kind in ("gridBefore", "gridAfter"):
+        parent = tr.get_or_add_trPr()
+    else:
+        tcs = tr.tc_lst
+        parent = tcs[min(cell, len(tcs) - 1)].get_or_add_tcPr()
+    for old in parent.findall(qn(f"w:{kind}")):
+        parent.remove(old)
+    element = OxmlElement(f"w:{kind}")
+    element.set(qn("w:val"), value)
+    parent.insert(0, element)
+
+
+def _hostile_seed(tmp_path: Path, kind: str, value: str) -> tuple[Path, str]:
+    """Seed 004 with kind=value on the 附件1's header row (its first cell); (path, the 附件1's 表N)."""
+    from .docx_builders import document_from_text
+
+    document = document_from_text(seed_text(SEED_004))
+    _set_grid_value(document.tables[-1].rows[1]._tr, kind, value)
+    path = tmp_path / f"{kind}.docx"
+    document.save(path)
+    return path, f"表{len(document.tables)}"
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("gridBefore", "-3"), ("gridBefore", "abc"), ("gridBefore", ""), ("gridBefore", "1.5"), ("gridBefore", "9" * 5000),
+    ("gridAfter", "-3"), ("gridAfter", "99999999999"), ("gridSpan", "-2"), ("gridSpan", "0"), ("gridSpan", "x"),
+    ("vMerge", "bogus"), ("vMerge", "continue"), ("hMerge", "continue"), ("hMerge", "-1"),
+])
+def test_malformed_grid_values_read_as_none(tmp_path, seed_004, kind, value):
+    """A negative or junk value counts as none (gridBefore 0, gridSpan 1, no merge): the same verdicts."""
+    path, _ = _hostile_seed(tmp_path, kind, value)
+    code, data = check_json(path)
+    _, clean = check_json(seed_004)
+    assert code == 0
+    assert [(f["code"], f["sheet"], f["cell"]) for f in data["findings"]] == \
+        [(f["code"], f["sheet"], f["cell"]) for f in clean["findings"]]
+    assert data["tables"] == clean["tables"]
+
+
+@pytest.mark.parametrize("kind, value", [("gridBefore", "99999999999"), ("gridBefore", "201"), ("gridSpan", "1000000")])
+def test_a_table_that_cannot_be_placed_is_a_finding(tmp_path, kind, value):
+    path, annex = _hostile_seed(tmp_path, kind, value)
+    for extra in ([], ["--json"]):
+        result = run("check", path, *extra)
+        assert result.exit_code == 1 and "Traceback" not in result.stderr + result.stdout
+    _, data = check_json(path)
+    (unplaced,) = [f for f in data["findings"] if f["code"] == "table-unreadable"]
+    assert (unplaced["severity"], unplaced["sheet"]) == ("error", annex)
+    assert "没有核对" in unplaced["message"] and "Traceback" not in unplaced["message"]
+
+
+_HOSTILE = st.one_of(st.integers(-10 ** 12, 10 ** 12).map(str), st.integers(-5, 70).map(str),
+                     st.sampled_from(["", "abc", "1.5", " 2 ", "+3", "-0", "９", "continue", "restart", "9" * 5000]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_hostile_grid_values_never_crash(tmp_path, data):
+    from xlperf.check_docx import check_document
+    from xlperf.readers.docx_tables import MAX_TABLE_COLUMNS, tables_workbook
+
+    rows, columns = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    document = docx.Document()
+    table = document.add_table(rows=rows, cols=columns)
+    for r in range(rows):
+        for c in range(columns):
+            table.cell(r, c).text = data.draw(_TEXTS)
+    for _ in range(data.draw(st.integers(1, 6))):
+        kind = data.draw(st.sampled_from(["gridBefore", "gridAfter", "gridSpan", "vMerge", "hMerge"]))
+        _set_grid_value(table.rows[data.draw(st.integers(0, rows - 1))]._tr, kind, data.draw(_HOSTILE),
+                        data.draw(st.integers(0, columns - 1)))
+    values = [el.get(qn("w:val")).strip() for el in table._tbl.iter(qn("w:gridBefore"), qn("w:gridSpan"))]
+    too_wide = any(v.lstrip("+-").isdigit() and len(v) < 100 and int(v) > MAX_TABLE_COLUMNS for v in values)
+    path = tmp_path / "h.docx"
+    document.save(path)
+    doc = read_document(path)  # never raises
+    (read,) = doc.tables
+    tables_workbook(doc.tables)  # every cell placed at a column from 1
+    assert all(1 <= c <= MAX_TABLE_COLUMNS and r >= 1 for r, c in read.cells)
+    assert not too_wide or read.problem  # one span or gridBefore past the limit: the table cannot be placed
+    report = check_document(path, PROFILE)
+    assert bool(read.problem) == any(f.code == "table-unreadable" and f.sheet == "表1" for f in report.findings)
+
+
 # ---- property: a report of a correctly scored project checks without an error --------------------
 _PAIRS = [(l1, l2) for l1, l2s in CATEGORIES.items() if l1 not in ("预算执行指标", "成本指标") for l2 in l2s]
 _NAMES = ["验收合格率", "培训人次", "系统可用率", "覆盖率", "服务对象满意度", "完成及时率", "办结数量"]
@@ -437,7 +641,16 @@ def scored_projects(draw):
     return annual, executed, rows
 
 
-def _report(annual: Decimal, executed: Decimal, typed: list[tuple]) -> tuple[docx.Document, Decimal, str]:
+def _budget_header(unit: str | None) -> list[list[str]]:
+    """BUDGET_HEADER with its amounts' unit in the titles (年度总金额(元)), or none (the unit in a caption)."""
+    mark = f"({unit})" if unit else ""
+    return [[title.replace("(万元)", mark) for title in BUDGET_HEADER[0]], BUDGET_HEADER[1]]
+
+
+def _report(annual: Decimal, executed: Decimal, typed: list[tuple], unit: str | None = "万元", caption: str = "",
+            sentences: tuple[str, ...] = ()) -> tuple[docx.Document, Decimal, str]:
+    """A report of a correctly scored project; the budget table's amounts in `unit` (stated in its titles, or
+    by `caption`, a paragraph before the table, when unit is None); `sentences`: paragraphs after the score's."""
     rate = rate_points(executed, annual)
     budget_score = indicator_score(Decimal(10), half_up(rate / 100, RATE_PLACES))
     budget = ("预算执行指标", "预算执行指标", "预算执行率", "10", "100%", f"{format_number(rate)}%",
@@ -459,9 +672,14 @@ def _report(annual: Decimal, executed: Decimal, typed: list[tuple]) -> tuple[doc
     for (label, line), value in zip(BUDGET_ROWS, values):  # the money in 市级, 小计 and 年度总金额 filled in
         shown = format_number(value)
         body.append([label, line, shown, shown, "", "", shown, "", "", ""])
-    add_table(document, BUDGET_HEADER + body)
+    if caption:
+        document.add_paragraph(caption)
+    add_table(document, _budget_header(unit) + body)
     document.add_paragraph(f"最终评分结果：生成项目绩效自评价结果为:总得分{format_number(total)}分，属于\"{grade}\"。")
-    document.add_paragraph(f"项目预算执行率为{format_number(rate)}%，年度总金额{format_number(annual)}万元。")
+    if unit in ("万元", "元"):
+        document.add_paragraph(f"项目预算执行率为{format_number(rate)}%，年度总金额{format_number(annual)}{unit}。")
+    for sentence in sentences:
+        document.add_paragraph(sentence)
     document.add_paragraph("（一）预算执行情况")
     add_table(document, [SMALL_HEADER, list(budget[1:6]) + [budget[7]]])
     for level1, section in _SECTIONS.items():
@@ -582,6 +800,42 @@ def _laughs(folder: Path) -> Path:
     return path
 
 
+def _xxe_after_a_long_comment(folder: Path) -> Path:
+    """The DOCTYPE after a comment longer than any fixed window (64 KB) the refusal might scan."""
+    secret = folder / "secret.txt"
+    secret.write_text(SECRET, "utf-8")
+
+    def change(name, data):
+        if name != "word/document.xml":
+            return data
+        head, _, rest = data.decode("utf-8").partition("?>")
+        comment = "<!--" + "注释" * 60_000 + "-->"  # 360 KB in UTF-8
+        text = f'{head}?>{comment}<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}'
+        return text.replace("信息化运行维护", "信息化&xxe;运行维护", 1).encode("utf-8")
+
+    path = folder / "xxe-长注释.docx"
+    path.write_bytes(_rezip(_docx_bytes(), change))
+    return path
+
+
+def _xxe_in_utf16(folder: Path) -> Path:
+    """word/document.xml in UTF-16 (a byte scan for <!DOCTYPE in ASCII sees nothing)."""
+    secret = folder / "secret.txt"
+    secret.write_text(SECRET, "utf-8")
+
+    def change(name, data):
+        if name != "word/document.xml":
+            return data
+        _, _, rest = data.decode("utf-8").partition("?>")
+        text = (f'<?xml version="1.0" encoding="UTF-16" standalone="yes"?>'
+                f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}')
+        return text.replace("信息化运行维护", "信息化&xxe;运行维护", 1).encode("utf-16")
+
+    path = folder / "xxe-utf16.docx"
+    path.write_bytes(_rezip(_docx_bytes(), change))
+    return path
+
+
 def _binary_doc(folder: Path) -> Path:
     from .bad_files import cfb_bytes
 
@@ -602,6 +856,8 @@ BAD = {
     "zip-bomb": (_bomb, "压缩炸弹"),
     "xxe": (_xxe, "DOCTYPE"),
     "billion-laughs": (_laughs, "DOCTYPE"),
+    "xxe-after-a-long-comment": (_xxe_after_a_long_comment, "DOCTYPE"),
+    "xxe-in-utf16": (_xxe_in_utf16, "DOCTYPE"),
     "doc-without-convert": (_binary_doc, "--convert"),
     "workbook-named-docx": (_workbook_named_docx, "Excel 工作簿"),
     "truncated": (lambda d: (d / "半截.docx").write_bytes(_docx_bytes()[:3000]) and d / "半截.docx", "已损坏"),
@@ -624,7 +880,7 @@ def test_bad_documents_exit_2_with_a_message_and_write_nothing(tmp_path, name):
     assert folder_state(tmp_path) == before
 
 
-@pytest.mark.parametrize("build", [_xxe, _laughs])
+@pytest.mark.parametrize("build", [_xxe, _laughs, _xxe_after_a_long_comment, _xxe_in_utf16])
 def test_entities_are_never_resolved_even_past_the_package_check(tmp_path, monkeypatch, build):
     """Defence in depth: were the DOCTYPE refusal bypassed, the parser still resolves no entity."""
     import re
@@ -640,6 +896,93 @@ def test_entities_are_never_resolved_even_past_the_package_check(tmp_path, monke
         return
     text = "".join(p.text for p in doc.paragraphs) + "".join(v for t in doc.tables for v in t.cells.values())
     assert SECRET not in text and "哈哈哈哈" not in text
+
+
+def _lying_sizes(folder: Path, real: int = 640 << 20, declared: int = 200 << 10) -> Path:
+    """word/document.xml really holding `real` bytes (a long comment after its root element, still well-formed)
+    while the zip's local header and central directory both declare `declared` (the ratio then looks normal)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_docx_bytes()), "r") as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                dst.writestr(info.filename, src.read(info.filename))
+                continue
+            with dst.open(info.filename, "w") as fh:
+                fh.write(src.read(info.filename) + b"<!--")
+                chunk = b"0" * (1 << 20)
+                for _ in range(real >> 20):
+                    fh.write(chunk)
+                fh.write(b"-->")
+    data = bytearray(out.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info, directory = zf.getinfo("word/document.xml"), zf.start_dir
+    assert data[info.header_offset:info.header_offset + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", data, info.header_offset + 22, declared)  # the local header's uncompressed size
+    at = directory
+    while data[at:at + 4] == b"PK\x01\x02":  # the central directory's entry for the same member
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, at + 28)
+        if data[at + 46:at + 46 + name_len] == b"word/document.xml":
+            struct.pack_into("<I", data, at + 24, declared)
+        at += 46 + name_len + extra_len + comment_len
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        assert zf.getinfo("word/document.xml").file_size == declared  # what every reader is told
+    path = folder / "大小造假.docx"
+    path.write_bytes(bytes(data))
+    return path
+
+
+_MEASURE = """
+import resource, sys
+import docx, xlperf.check_docx
+from typer.testing import CliRunner
+from xlperf.cli import app
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = CliRunner().invoke(app, ["check", sys.argv[1]])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(result.exit_code, after - before)
+"""
+
+
+def test_a_zip_whose_directory_lies_about_sizes_is_refused_in_bounded_memory(tmp_path):
+    path = _lying_sizes(tmp_path)
+    assert path.stat().st_size < 2 << 20  # under 2 MB on disk, 640 MB inside
+    result = run("check", path)
+    assert result.exit_code == 2 and result.stdout == ""
+    message = "".join(result.stderr.split())
+    assert "压缩炸弹" in message and path.name in message and "word/document.xml" in message, message
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, timeout=600)
+    code, growth_kib = map(int, proc.stdout.split()[-2:])
+    assert code == 2, proc.stderr
+    assert growth_kib < 300 << 10, f"{growth_kib >> 10} MB"  # ru_maxrss is in KiB on Linux
+
+
+def test_a_doctype_after_a_long_comment_in_a_workbook_part_is_refused(tmp_path):
+    """The workbook path (xlperf check BOOK.xlsx) shares the refusal: a DOCTYPE past the first 64 KB of
+    styles.xml, or in a UTF-16 workbook.xml."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET, "utf-8")
+    book = seed_004_workbook(tmp_path / "原.xlsx")
+    doctype = f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+    cases = {
+        "长注释.xlsx": ("xl/styles.xml", "UTF-8", "<!--" + "注释" * 60_000 + "-->" + doctype),
+        "utf16.xlsx": ("xl/workbook.xml", "UTF-16", doctype),
+    }
+    for name, (part, encoding, prologue) in cases.items():
+        def change(member, data, part=part, encoding=encoding, prologue=prologue):
+            if member != part:
+                return data
+            text = data.decode("utf-8")
+            body = text.partition("?>")[2] if text.startswith("<?xml") else text
+            return f'<?xml version="1.0" encoding="{encoding}"?>{prologue}{body}'.encode(encoding.lower())
+
+        path = tmp_path / name
+        path.write_bytes(_rezip(book.read_bytes(), change))
+        with zipfile.ZipFile(path) as zf:
+            assert prologue.encode("utf-16-le" if encoding == "UTF-16" else "utf-8") in zf.read(part)
+        result = run("check", path)
+        message = "".join(result.stderr.split())
+        assert result.exit_code == 2 and "DOCTYPE" in message and part in message, (name, message)
+        assert SECRET not in result.stderr + result.stdout
 
 
 def test_an_encrypted_report_is_read_with_its_password(tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Mapping
 
@@ -277,10 +277,14 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
                         block_points: Decimal | None = None) -> tuple[tuple[AnnexRow, ...], list[Finding]]:
     """A table without a 分值 column (湖北 forms): each 一级 name carries its points (产出指标(40分)).
 
-    A row's 分值 is what its published 得分 implies at the rule's 完成率 (得分 ÷ min(完成率, 100%));
-    the 分值 so implied must add up to the 一级's points, else the group's scores are wrong (an error
-    at the 一级 cell: which row is wrong the table cannot tell). A row without a 得分 belongs to the
-    scored row above it (one 得分 per 二级 group) and is not scored on its own.
+    A row's 分值 is what its published 得分 implies at the rule's 完成率 (得分 ÷ min(完成率, 100%)). A 得分
+    printed to 2 decimals only fixes the 分值 within an interval (8.18 at 9.09% is any 分值 from 89.94 to
+    90.04: 8.18 ÷ 0.0909 = 89.99 is one point of it), so the group's 分值 are right when the 一级's points
+    lie within the sum of those intervals; the points are then shared over the rows (`_shared_points`: each
+    row's 分值 in cents inside its own interval, adding up to the points exactly). Only points outside that
+    range mean the group's scores are wrong (an error at the 一级 cell: which row is wrong the table cannot
+    tell). A row without a 得分 belongs to the scored row above it (one 得分 per 二级 group) and is not scored
+    on its own.
     """
     groups: dict[tuple, list[AnnexRow]] = {}
     if block_points is not None and not any(r.level1_points is not None for r in rows if not is_budget_indicator(r.indicator)):
@@ -303,15 +307,20 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
             out += group
             continue
         implied: list[Decimal | None] = []
+        ranges: list[tuple[int, int] | None] = []
         for r in scored:
             probe = dataclasses.replace(r.indicator, weight=parse_value("100"))
             rate = score_indicator(probe, profile)[0].rate
             published = _published_number(r.score.value)
-            implied.append(None if rate is None or rate == 0 or published is None else published / min(rate, Decimal(1)))
+            known = not (rate is None or rate == 0 or published is None)
+            implied.append(published / min(rate, Decimal(1)) if known else None)
+            ranges.append(_cent_range(published, rate) if known else None)
         known = sum((w for w in implied if w is not None), Decimal(0))
         unknown = [i for i, w in enumerate(implied) if w is None]
         rest = (points - known) / len(unknown) if unknown else None
-        mismatch = not unknown and half_up(known, CENT) != half_up(points, CENT) and abs(known - points) > CENT * len(scored)
+        shared = _shared_points(points, implied, ranges)
+        mismatch = (shared is None and not unknown and half_up(known, CENT) != half_up(points, CENT)
+                    and abs(known - points) > CENT * len(scored))
         if mismatch:
             loc = scored[0].indicator.cells.get("level1")
             findings.append(make_finding(
@@ -319,7 +328,9 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
                 f"“{level1 or '年度绩效目标'}({format_number(points)}分)”下各指标的得分按完成率折算，分值合计为 {format_number(half_up(known, CENT))}，"
                 f"与一级指标的 {format_number(points)} 分不符：其中有得分填错；请逐项核对得分",
                 published=format_number(points), expected=format_number(half_up(known, CENT))))
-        if not unknown and not mismatch:
+        if shared is not None:
+            implied, rest = shared, None
+        elif not unknown and not mismatch:
             # 16.67 + 16.67 + 16.66 read back from rounded scores: the group's points are exact, its rows share them.
             rounded = [half_up(w, CENT) for w in implied]
             implied = rounded[:-1] + [points - sum(rounded[:-1], Decimal(0))]
@@ -331,6 +342,61 @@ def weights_from_level1(rows: tuple[AnnexRow, ...], profile: Profile,
             value = Value("number", shown=format_number(half_up(weight, CENT)), number=half_up(weight, CENT))
             out.append(dataclasses.replace(r, indicator=dataclasses.replace(r.indicator, weight=value)))
     return tuple(sorted(out, key=lambda r: r.indicator.row)), findings
+
+
+def _cent_range(published: Decimal, rate: Decimal) -> tuple[int, int] | None:
+    """The 分值 in cents (first, last) at which the rule scores a row at `rate` as its published 得分 (to the cent):
+    8.18 at 9.09% → (8994, 9004). None when no 分值 gives that 得分."""
+    target = half_up(published, CENT)
+    share = min(rate, Decimal(1))
+    if target < 0 or share <= 0:
+        return None
+
+    def scores(cents: int) -> bool:
+        return indicator_score(Decimal(cents) / 100, rate) == target
+
+    low = int(((target - CENT / 2) / share * 100).to_integral_value(rounding=ROUND_CEILING))
+    high = int(((target + CENT / 2) / share * 100).to_integral_value(rounding=ROUND_FLOOR))
+    first = next((c for c in range(max(low - 1, 0), high + 2) if scores(c)), None)
+    if first is None:
+        return None
+    last = next(c for c in range(high + 1, first - 1, -1) if scores(c))
+    return first, last
+
+
+def _shared_points(points: Decimal, implied: list[Decimal | None],
+                   ranges: list[tuple[int, int] | None]) -> list[Decimal | None] | None:
+    """The 一级's points shared over its rows in cents, each row's 分值 inside its interval (closest to what its
+    得分 implies; what is left over goes to the rows whose 分值 the 得分 fixes least) and rows without a 完成率
+    (0% or unscorable) sharing what the others leave. None when the points cannot be shared so (outside
+    the intervals' sum, or finer than a cent)."""
+    total = points * 100
+    if total != total.to_integral_value() or any(w is not None and r is None for w, r in zip(implied, ranges)):
+        return None
+    total = int(total)
+    known = [i for i, r in enumerate(ranges) if r is not None]
+    unknown = [i for i, r in enumerate(ranges) if r is None]
+    low = sum(ranges[i][0] for i in known)
+    high = sum(ranges[i][1] for i in known)
+    if low > total or (not unknown and high < total):
+        return None
+    cents = {i: min(max(int(half_up(implied[i] * 100, Decimal(1))), ranges[i][0]), ranges[i][1]) for i in known}
+    target = total if not unknown else min(total, sum(cents.values()))
+    for step in (1, -1):  # too few cents: add to the rows with the most room above; too many: take from below
+        while (target - sum(cents.values())) * step > 0:
+            room = {i: (ranges[i][1] - cents[i]) if step > 0 else (cents[i] - ranges[i][0]) for i in known}
+            widest = max((i for i in known if room[i] > 0), key=lambda i: (room[i], -i), default=None)
+            if widest is None:
+                return None
+            need = abs(target - sum(cents.values()))
+            share = max(1, need * room[widest] // max(sum(room.values()), 1))
+            cents[widest] += step * min(share, room[widest], need)
+    left = total - sum(cents.values())
+    out: list[Decimal | None] = [Decimal(cents[i]) / 100 if i in cents else None for i in range(len(ranges))]
+    for k, i in enumerate(unknown):  # rows scoring 0 share what is left, in cents, the last taking the odd cent
+        each = left // len(unknown)
+        out[i] = Decimal(each if k < len(unknown) - 1 else left - each * (len(unknown) - 1)) / 100
+    return out
 
 
 def _as_published(rows: tuple[AnnexRow, ...]) -> tuple[AnnexRow, ...]:

@@ -18,7 +18,7 @@ import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from .check import CheckReport, TableVerdict, budget_block_for, check_table, grade_rank
@@ -117,7 +117,24 @@ def _finish(doc: WordDocument, verdicts, findings) -> CheckReport:
             return dataclasses.replace(f, cell=table_cell_name(f.cell), message=message)
         return dataclasses.replace(f, message=message)
 
-    return CheckReport(str(doc.path), tuple(verdicts), tuple(dict.fromkeys(map(located, findings))))
+    unplaced = tuple(Finding(severity=ERROR, code="table-unreadable", sheet=t.sheet, cell="", message=t.problem)
+                     for t in doc.tables if t.problem)
+    verdicts = tuple(_with_document_info(doc, v) for v in verdicts)
+    return CheckReport(str(doc.path), verdicts, tuple(dict.fromkeys(map(located, unplaced + tuple(findings)))))
+
+
+def _with_document_info(doc: WordDocument, verdict: TableVerdict) -> TableVerdict:
+    """项目名称, 预算单位, 主管部门 the table itself does not state, from the paragraphs before it, nearest first
+    (a report states them above its 附件1: 项目名称：X　　预算单位：Y　年度：2020, or at its top)."""
+    from .readers.annex_table import info_from_rows
+
+    table = next((t for t in doc.tables if t.sheet == verdict.sheet), None)
+    if table is None or (verdict.project and verdict.unit and verdict.department):
+        return verdict
+    above = [[p.text] for p in reversed(doc.paragraphs) if p.position < table.position]
+    info = info_from_rows(above)
+    return dataclasses.replace(verdict, project=verdict.project or info.get("name"),
+                               unit=verdict.unit or info.get("unit"), department=verdict.department or info.get("department"))
 
 
 def _no_table_finding(doc: WordDocument) -> Finding:
@@ -263,9 +280,56 @@ def _unlisted_rows(projects: list[_Project], small: list[AnnexTable]) -> list[Fi
 
 # ---- the narrative ----------------------------------------------------------------------
 _NUMBER = r"(\d+(?:\.\d+)?)"
-_TOTAL = re.compile(r"(?:总得分|自评总分|总分|综合得分|自评得分|评价得分)\s*(?:为|是|达到|达|[:：])?\s*" + _NUMBER + r"\s*分")
+# The project's overall score, as a report states it: 总得分 89.5 分, 自评总分为 99.78 分, 本项目总分 90 分. Only a
+# statement whose subject is the project's 自评 result is compared (`_about_the_project`): 产出指标总分50分,
+# 满意度指标自评得分9分, 服务质量评价得分 are an indicator group's or something else's points.
+_TOTAL = re.compile(r"(?:自评总得分|自评总分|总得分|综合得分|自评得分|绩效评价得分|评价得分|总分)\s*(?:为|是|达到|达|[:：])?\s*"
+                    + _NUMBER + r"\s*分")
 _GRADE = re.compile(r"(?:属于|等级为|等级是|等级[:：]|评为|评定为|定为|等次为)\s*[“\"'‘「『]?\s*"
                     r"(优秀|良好|中等|一般|较差|优|良|中|差)\s*(?=[”\"'’」』]|[，。；、,;.!！\s]|$)")
+_CLAUSE_BREAKS = "，,；;。：:、！!？?\n\t“”\"‘’'「」『』"
+_BRACKETED = re.compile(r"[（(【\[][^（()）【】\[\]]*[）)】\]]|[（()）【】\[\]]")  # 效益指标（30分）总得分: its subject is 效益指标
+_SENTENCE_BREAKS = "。；;！!？?\n"
+# What may stand before 总得分/等级为 in its clause when the clause is about the project's own result:
+# the project's name up to 项目, and words such as 本/本次/2023年度/绩效/自评价/结果/为.
+_OVERALL_SUBJECT = re.compile(
+    r"(?:.*?项目)?(?:本|该|此|项目|本次|此次|今年|年度|\d{2,4}年度?|绩效|自评价?|自我评价|评价|评分|评定|综合|最终|"
+    r"整体|总体|结果|的|为|是|即|其|经|共计|合计|(?:各项|全部|所有)(?:绩效)?指标|\s)*")
+_GROUP_WORDS = re.compile(r"指标|满意|子项目|分项")  # 产出指标, 满意度, …: an indicator group's, not the project's
+_ALL_INDICATORS = re.compile(r"(?:各项|全部|所有)(?:绩效)?指标")
+# A grade said of the overall result: the sentence names the 自评/评价 result (or states the 总得分 itself).
+_OVERALL_RESULT = re.compile(r"自评|绩效评价|评价结果|综合评|总体评价|整体评价|最终评")
+
+
+def _clause_start(text: str, end: int, breaks: str = _CLAUSE_BREAKS) -> int:
+    return max((text.rfind(ch, 0, end) for ch in breaks), default=-1) + 1
+
+
+def _about_the_project(text: str, start: int) -> bool:
+    """Whether the statement starting at `start` (总得分…, 等级为…) is about the project's own 自评 result: the
+    words before it in its clause name nothing but the project (产出指标总分, 服务质量评价等级 are not)."""
+    subject = _BRACKETED.sub("", text[_clause_start(text, start):start])
+    if _GROUP_WORDS.search(_ALL_INDICATORS.sub("", subject)):
+        return False
+    return _OVERALL_SUBJECT.fullmatch(subject) is not None
+
+
+def _total_matches(text: str) -> list[re.Match]:
+    return [m for m in _TOTAL.finditer(text) if not _full_marks(text, m) and _about_the_project(text, m.start())]
+
+
+def _grade_of_the_project(text: str, m: re.Match) -> bool:
+    """A grade statement about the overall result: its clause's subject is the project (or nothing), and the
+    sentence states the 总得分 before it, names the 自评/评价 result, or opens with it (评价等级为良好。)."""
+    if not _about_the_project(text, m.start()):
+        return False
+    sentence = _clause_start(text, m.start(), _SENTENCE_BREAKS)
+    clause = _clause_start(text, m.start())
+    before = text[sentence:m.start()]
+    return bool(_total_matches(before) or _OVERALL_RESULT.search(before) or "项目" in text[clause:m.start()]
+                or clause <= sentence)
+
+
 _RATE = re.compile(r"预算执行率\s*(?:为|是|达到|达|约为|[:：])?\s*(\d{1,3}(?:\.\d+)?)\s*[%％]")
 _AMOUNT = re.compile(r"(年度总金额|年初预算资金|年初预算|全年预算资金|全年预算|实际到位资金|实际到位|全年执行资金|全年执行)"
                      r"(?:数|金额|资金)?\s*(?:为|是|共|共计|达|[:：])?\s*(\d[\d,，]*(?:\.\d+)?)\s*(万元|万|元)")
@@ -301,6 +365,7 @@ def _narrative_findings(doc: WordDocument, projects: list[_Project], profile: Pr
     published ones where the 附件1 prints none."""
     findings: list[Finding] = []
     stated: dict[int, tuple] = {}  # project index → (total, grade) the narrative states first
+    units: dict[int, str] = {}  # project index → the unit of its 预算执行情况 table's amounts
     for paragraph in doc.paragraphs:
         project = _project_for(paragraph.position, projects)
         index = projects.index(project)
@@ -308,7 +373,7 @@ def _narrative_findings(doc: WordDocument, projects: list[_Project], profile: Pr
         findings += _total_statements(paragraph, project, loc, stated.setdefault(index, [None, None]))
         findings += _grade_statements(paragraph, project, loc, profile, stated[index])
         if project.block is not None:
-            findings += _budget_statements(paragraph, project, loc)
+            findings += _budget_statements(paragraph, project, loc, units.setdefault(index, _table_unit(doc, project)))
     verdicts = []
     for i, p in enumerate(projects):
         v = p.verdict
@@ -339,7 +404,7 @@ def _total_statements(paragraph: DocParagraph, project: _Project, loc: Loc, stat
     out = []
     expected = project.verdict.total
     text = _matchable(paragraph.text)
-    matches = [m for m in _TOTAL.finditer(text) if not _full_marks(text, m)]
+    matches = _total_matches(text)
     if len({m.group(1) for m in matches}) > 1:  # 总分100分，自评得分99.78分: the first is the full marks
         matches = [m for m in matches if Decimal(m.group(1)) != FULL_MARKS] or matches
     for m in matches:
@@ -366,9 +431,7 @@ def _grade_statements(paragraph: DocParagraph, project: _Project, loc: Loc, prof
         return out
     text = _matchable(paragraph.text)
     for m in _GRADE.finditer(text):
-        # only a grade said of the score: in a sentence that states a 总得分, or that names an 等级/评价
-        sentence = text[max(0, text.rfind("。", 0, m.start()) + 1):m.end()]
-        if not (_TOTAL.search(sentence) or "等级" in sentence or "评价" in sentence or "自评" in sentence):
+        if not _grade_of_the_project(text, m):  # 服务质量评价等级为良好 is not the project's grade
             continue
         published = m.group(1)
         if stated[1] is None:
@@ -384,8 +447,66 @@ def _grade_statements(paragraph: DocParagraph, project: _Project, loc: Loc, prof
     return out
 
 
-def _budget_statements(paragraph: DocParagraph, project: _Project, loc: Loc) -> list[Finding]:
-    """预算执行率 and the amounts of the 预算执行情况 table stated in the text."""
+AMOUNT_FACTORS = {"万元": Decimal(10000), "万": Decimal(10000), "元": Decimal(1)}  # in 元
+_UNIT_IN_TITLE = re.compile(r"\(\s*(万元|万|元)\s*\)")  # 年度总金额(元), 项目资金（万元） (full width folded)
+_UNIT_CAPTION = re.compile(r"单位\s*[:]\s*(万元|万|元)")  # 金额单位：元, （单位：万元）
+CAPTION_PARAGRAPHS = 3  # paragraphs before a table searched for its 单位 caption
+
+
+def _unit_in(text: str, patterns=(_UNIT_IN_TITLE, _UNIT_CAPTION)) -> str | None:
+    """万元 or 元 as the text states it first ((万) is 万元)."""
+    text = _matchable(text)
+    found = [m for m in (p.search(text) for p in patterns) if m]
+    if not found:
+        return None
+    unit = min(found, key=lambda m: m.start()).group(1)
+    return "万元" if unit == "万" else unit
+
+
+def _table_unit(doc: WordDocument, project: _Project) -> str:
+    """The unit of the 预算执行情况 table's amounts, as the report states it: in the table's header or title
+    (年度总金额(元), 项目资金（万元）, 金额单位：元), else in a caption just before the table (单位：元);
+    万元, the forms' default, when nothing says."""
+    block = project.block
+    table = next((t for t in doc.tables if t.sheet == block.table.sheet), None)
+    if table is None:
+        return "万元"
+    for row in range(max(1, block.header_row - 2), block.last_row + 1):
+        for column in range(1, table.max_column + 1):
+            unit = _unit_in(table.text(row, column))
+            if unit:
+                return unit
+    previous = max((t.position for t in doc.tables if t.position < table.position), default=0)
+    captions = [p for p in doc.paragraphs if previous < p.position < table.position][-CAPTION_PARAGRAPHS:]
+    for paragraph in reversed(captions):
+        unit = _unit_in(paragraph.text, (_UNIT_CAPTION,))
+        if unit:
+            return unit
+    return "万元"
+
+
+def _decimal_places(d: Decimal) -> int:
+    return max(0, -d.as_tuple().exponent) if d.is_finite() else 0
+
+
+def _to_multiple(value: Decimal, quantum: Decimal) -> Decimal:
+    return (value / quantum).quantize(Decimal(1), rounding=ROUND_HALF_UP) * quantum
+
+
+def _same_amount(published: Decimal, places: int, unit: str, amount: Decimal, table_unit: str) -> bool:
+    """A narrative amount agrees with the table's: equal in the same unit; in another unit (5613.40万元 for a
+    table in 元), equal once both are rounded to the coarser of the precisions they were written with
+    (5613.41万元 for 56134123元, 759123元 for 75.91万元)."""
+    if AMOUNT_FACTORS[unit] == AMOUNT_FACTORS[table_unit]:
+        return published == amount
+    stated, table = published * AMOUNT_FACTORS[unit], amount * AMOUNT_FACTORS[table_unit]
+    quantum = max(Decimal(1).scaleb(-places) * AMOUNT_FACTORS[unit],
+                  Decimal(1).scaleb(-_decimal_places(amount)) * AMOUNT_FACTORS[table_unit])
+    return _to_multiple(stated, quantum) == _to_multiple(table, quantum)
+
+
+def _budget_statements(paragraph: DocParagraph, project: _Project, loc: Loc, table_unit: str = "万元") -> list[Finding]:
+    """预算执行率 and the amounts of the 预算执行情况 table stated in the text (amounts compared in one unit)."""
     budget, _ = derive_budget(project.block.table)
     where = project.block.table.sheet
     out = []
@@ -410,16 +531,18 @@ def _budget_statements(paragraph: DocParagraph, project: _Project, loc: Loc) -> 
         amounts = [budget.amounts.get((row, "total")) for row in rows]
         if all(a is None for a in amounts):
             continue
-        published = Decimal(number.replace(",", "").replace("，", ""))
-        if unit == "元":
-            published = published / 10000
-        if any(a is not None and published == a for a in amounts):
+        digits = number.replace(",", "").replace("，", "")
+        published = Decimal(digits)
+        if any(a is not None and _same_amount(published, _places(digits), unit, a, table_unit) for a in amounts):
             continue
         row = rows[0] if amounts[0] is not None else rows[-1]
-        expected = format_number(budget.amounts[(row, "total")])
+        amount = budget.amounts[(row, "total")]
+        in_table = f"{format_number(amount)} {table_unit}"
+        expected = format_number(amount * AMOUNT_FACTORS[table_unit] / AMOUNT_FACTORS[unit])  # in the sentence's unit
+        converted = "" if AMOUNT_FACTORS[unit] == AMOUNT_FACTORS[table_unit] else f"（即 {expected}{unit}）"
         out.append(make_finding(
             ERROR, "narrative-amount-mismatch", loc,
             f"正文第{paragraph.number}段“{_quote(paragraph.text, m)}”写{label} {number}{unit}，"
-            f"预算执行情况表（{where}）的{_ROW_NAMES[row]}（年度总金额）为 {expected} 万元；请核对一致",
-            published=f"{number}{unit}", expected=f"{expected}万元"))
+            f"预算执行情况表（{where}）的{_ROW_NAMES[row]}（年度总金额）为 {in_table}{converted}；请核对一致",
+            published=f"{number}{unit}", expected=f"{expected}{unit}"))
     return out

@@ -403,6 +403,64 @@ _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_PREFIX = re.compile(rb"<(?:([\w.-]+):)?worksheet\b")
 _DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b([^>]*)>")
 _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
+_DTD_MARK = re.compile(b"|".join(re.escape(("<!" + word).encode(encoding)) for word in ("DOCTYPE", "ENTITY")
+                                  for encoding in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
+_DTD_MARK_LEN = 2 * len("<!DOCTYPE")
+_PROLOGUE_CHUNK = 1 << 16
+
+
+class XmlPrologue:
+    """Whether an XML part declares a DTD (<!DOCTYPE …>, where entities are declared), wherever it sits.
+
+    A DOCTYPE can only come before the root element, so the part's start is parsed by lxml (no entities
+    resolved, no network, no DTD loaded) until the root element starts, however long the comments or
+    processing instructions before it and in any encoding lxml reads (UTF-16 too); the parsed prologue's
+    docinfo then says whether there was a DOCTYPE. The bytes are also scanned for <!DOCTYPE / <!ENTITY
+    (UTF-8 and UTF-16); a prologue lxml cannot parse is scanned to the part's end. Feed the part's bytes
+    in order until `done`; `dtd` is the answer."""
+
+    def __init__(self) -> None:
+        from lxml import etree
+
+        self._syntax_error = etree.XMLSyntaxError
+        self._parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True,
+                                           load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
+        self._tail = b""
+        self.dtd = False
+        self.done = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self.done or not chunk:
+            return
+        if _DTD_MARK.search(self._tail + chunk):
+            self.dtd = self.done = True
+            return
+        self._tail = chunk[-_DTD_MARK_LEN:]
+        if self._parser is None:  # past a syntax error: the bytes are scanned to the end
+            return
+        try:
+            self._parser.feed(chunk)
+            for _, element in self._parser.read_events():
+                docinfo = element.getroottree().docinfo
+                self.dtd = bool(docinfo.doctype) or docinfo.internalDTD is not None or docinfo.externalDTD is not None
+                self.done = True
+                self._parser = None
+                return
+        except self._syntax_error:
+            self._parser = None  # not well-formed before its root: every parser reading it fails as well
+
+
+def part_declares_dtd(fh) -> bool:
+    """Whether the XML part open in fh (a zip member) declares a DTD: read in chunks until XmlPrologue knows."""
+    prologue = XmlPrologue()
+    while not prologue.done:
+        chunk = fh.read(_PROLOGUE_CHUNK)
+        if not chunk:
+            break
+        prologue.feed(chunk)
+    return prologue.dtd
+
+
 @dataclass
 class _PackageReport:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (sheet, Chinese message): read, but reported
@@ -451,7 +509,7 @@ def inspect_package(path: Path, zf: zipfile.ZipFile, check_size: bool = True) ->
         if info.filename.startswith("xl/worksheets/") and info.filename.count("/") == 2:
             merged += _scan_worksheet(path, zf, info, report, check_size)
         else:
-            _refuse_doctype(path, info.filename, _read_head(path, zf, info, 1 << 16))
+            _refuse_dtd_part(path, zf, info)
         if merged > MAX_MERGED_CELLS:
             raise UnreadableWorkbook(f"{_name(path)} 的合并单元格共覆盖 {merged} 个以上单元格，超过上限 {MAX_MERGED_CELLS}，"
                                      "疑似恶意构造的文件，已拒绝读取；请取消不必要的大范围合并后另存")
@@ -459,12 +517,15 @@ def inspect_package(path: Path, zf: zipfile.ZipFile, check_size: bool = True) ->
     return report
 
 
-def _read_head(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes:
+def _refuse_dtd_part(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """A DOCTYPE anywhere before the part's root element (not only in its first 64 KB) refuses the file."""
     try:
         with zf.open(info) as fh:
-            return fh.read(size)
+            dtd = part_declares_dtd(fh)
     except Exception as exc:
         raise _damaged(path, info.filename, exc) from None
+    if dtd:
+        raise _doctype_refused(path, info.filename)
 
 
 def _damaged(path: Path, part: str, exc: Exception) -> UnreadableWorkbook:
@@ -474,9 +535,13 @@ def _damaged(path: Path, part: str, exc: Exception) -> UnreadableWorkbook:
 
 def _refuse_doctype(path: Path, part: str, data: bytes) -> None:
     if _DOCTYPE.search(data):
-        raise UnreadableWorkbook(
-            f"{_name(path)} 的内部文件 {part} 含有 XML 实体声明（DOCTYPE/ENTITY），正常的 Excel 文件不会有；"
-            "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
+        raise _doctype_refused(path, part)
+
+
+def _doctype_refused(path: Path, part: str) -> UnreadableWorkbook:
+    return UnreadableWorkbook(
+        f"{_name(path)} 的内部文件 {part} 含有 XML 实体声明（DOCTYPE/ENTITY），正常的 Excel 文件不会有；"
+        "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
 
 
 def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, report: _PackageReport,
@@ -488,10 +553,14 @@ def _scan_worksheet(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, repo
     cell_tags: tuple[bytes, ...] = ()
     buf = b""
     first = True
+    prologue = XmlPrologue()  # a DOCTYPE after a long comment, or in UTF-16, is found too
     try:
         with zf.open(info) as fh:
             while True:
                 chunk = fh.read(_SCAN_CHUNK)
+                prologue.feed(chunk)
+                if prologue.dtd:
+                    raise _doctype_refused(path, info.filename)
                 buf += chunk
                 if first:
                     _refuse_doctype(path, info.filename, buf[:1 << 16])

@@ -15,17 +15,24 @@ Counting, as a reviewer finds things in Word:
   lines are not counted, as Word's 字数统计 does not count them).
 
 Before anything is parsed the package passes the checks workbooks pass (`xlperf.workbook_io`:
-entries, sizes, compression ratio, DOCTYPE/ENTITY); python-docx then parses with lxml without
-resolving entities. An encrypted document (an OLE container with EncryptionInfo) is decrypted in
-memory with --password; .doc and .wps are converted by LibreOffice with --convert.
+entries, declared sizes, compression ratio), then every member is decompressed once in chunks
+with its real size counted (a member holding more than the zip directory declares is refused,
+memory bounded whatever the header says) and every XML part's prologue parsed up to its root
+element (a DOCTYPE anywhere there is refused); python-docx then parses with lxml without
+resolving entities. A table whose grid cannot be placed (a span or gridBefore beyond
+MAX_TABLE_COLUMNS) is kept as an empty table with a `problem`, which check reports; a negative
+or junk one counts as none. An encrypted document (an OLE container with EncryptionInfo) is
+decrypted in memory with --password; .doc and .wps are converted by LibreOffice with --convert.
 """
 from __future__ import annotations
 
+import copy
 import io
 import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +85,7 @@ class DocTable:
     merges: tuple[tuple[int, int, int, int], ...]  # (min_col, min_row, max_col, max_row), as openpyxl's bounds
     max_row: int
     max_column: int
+    problem: str | None = None  # why the table's grid could not be placed (it is then read as empty)
 
     @property
     def sheet(self) -> str:
@@ -197,7 +205,8 @@ def _converted(path: Path, kind: str, convert: bool) -> bytes:
 
 
 def _inspect(path: Path, data: bytes) -> None:
-    """The package checks of workbooks (xlperf.workbook_io), from the zip directory, before anything is parsed."""
+    """The package checks of workbooks (xlperf.workbook_io), from the zip directory, before anything is parsed;
+    then every member decompressed once in chunks (`_stream_member`): its real size, its DOCTYPE."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
@@ -229,18 +238,49 @@ def _inspect(path: Path, data: bytes) -> None:
                 raise UnreadableDocument(f"{_name(path)} 是 Excel 工作簿，不是 Word 文档；请把文件名改为 .xlsx 后用 xlperf check 审核")
             raise UnreadableDocument(f"{_name(path)} 不是 Word 文档（压缩包中没有 word/ 内容）；请选择 .docx 格式的自评报告")
         for info in infos:
-            if not info.filename.lower().endswith((".xml", ".rels")):
-                continue
-            try:
-                with zf.open(info) as fh:
-                    head = fh.read(1 << 16)
-            except Exception as exc:
-                raise UnreadableDocument(f"{_name(path)} 已损坏：内部文件 {info.filename} 无法解压（{type(exc).__name__}）；"
-                                         "请找回原文件，或在 Word/WPS 中打开后另存为新的 .docx") from None
-            if wio._DOCTYPE.search(head):
-                raise UnreadableDocument(
-                    f"{_name(path)} 的内部文件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），正常的 Word 文档不会有；"
-                    "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
+            _stream_member(path, zf, info)
+
+
+STREAM_CHUNK = 1 << 16  # bytes decompressed at a time while a member is checked
+
+
+def _stream_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Decompress one member in chunks, counting the bytes it really holds: more than the zip directory
+    declares is a lie (a zip bomb whose header says 200 KB), refused as soon as it shows, so memory stays
+    bounded whatever the header says. Once every member is known to hold no more than declared (and the
+    declared sizes passed the limits), python-docx's whole-member reads are bounded too. An XML part is
+    parsed up to its root element on the way (workbook_io.XmlPrologue): a DOCTYPE anywhere before it,
+    after any comment and in any encoding, is refused."""
+    prologue = wio.XmlPrologue() if info.filename.lower().endswith((".xml", ".rels")) else None
+    probe = copy.copy(info)
+    probe.file_size = info.file_size + 1  # zipfile stops at the declared size: read one byte past it …
+    probe.CRC = None  # … so its CRC check, made where it stops, is made here at the real end instead
+    real, crc = 0, 0
+    try:
+        with zf.open(probe) as fh:
+            while True:
+                chunk = fh.read(STREAM_CHUNK)
+                if not chunk:
+                    if crc != info.CRC:
+                        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+                    break
+                real += len(chunk)
+                crc = zlib.crc32(chunk, crc)
+                if real > info.file_size:
+                    raise UnreadableDocument(
+                        f"{_name(path)} 的内部文件 {info.filename} 解压后超过压缩包目录中记录的 {info.file_size} 字节"
+                        "（目录中的大小是假的），疑似“压缩炸弹”，已拒绝读取")
+                if prologue is not None:
+                    prologue.feed(chunk)
+                    if prologue.dtd:
+                        raise UnreadableDocument(
+                            f"{_name(path)} 的内部文件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），正常的 Word 文档不会有；"
+                            "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
+    except UnreadableDocument:
+        raise
+    except Exception as exc:
+        raise UnreadableDocument(f"{_name(path)} 已损坏：内部文件 {info.filename} 无法解压（{type(exc).__name__}）；"
+                                 "请找回原文件，或在 Word/WPS 中打开后另存为新的 .docx") from None
 
 
 def _as_document(data: bytes) -> bytes:
@@ -273,7 +313,12 @@ def _blocks(path: Path, body) -> tuple[list[DocTable], list[DocParagraph]]:
     for element in _body_blocks(body):
         position += 1
         if element.tag == W + "tbl":
-            tables.append(_table(path, element, len(tables) + 1, position, budget))
+            number = len(tables) + 1
+            try:
+                tables.append(_table(path, element, number, position, budget))
+            except _Unplaceable as exc:
+                tables.append(DocTable(number=number, position=position, cells={}, merges=(), max_row=0, max_column=0,
+                                       problem=str(exc)))
         else:
             text = _paragraph_text(element)
             if text.strip():
@@ -325,13 +370,18 @@ def _cell_text(tc) -> str:
 
 
 def _int_attr(element, path: str, default: int) -> int:
+    """The integer w:val of the element at path; default when absent or not an integer (1.5, abc, 4,300 digits)."""
     found = element.find(path)
     if found is None:
         return default
     try:
-        return int(found.get(W + "val"))
+        return int(str(found.get(W + "val")).strip())
     except (TypeError, ValueError):
         return default
+
+
+class _Unplaceable(Exception):
+    """A table whose grid cannot be placed; str(exc) is the Chinese message check reports for it."""
 
 
 def _merge_kind(tc, name: str) -> str | None:
@@ -369,14 +419,17 @@ def _table(path: Path, tbl, number: int, position: int, budget: list[int]) -> Do
     max_column = 0
     row = 0
     for row, tr in enumerate(_rows(tbl), start=1):
-        column = _int_attr(tr, f"{W}trPr/{W}gridBefore", 0) + 1
+        # A negative or junk w:gridBefore/w:gridSpan counts as none (0 cells skipped, 1 column spanned); one
+        # beyond MAX_TABLE_COLUMNS leaves the table unplaceable: reported by check, never a traceback.
+        column = max(0, _int_attr(tr, f"{W}trPr/{W}gridBefore", 0)) + 1
+        if column - 1 > MAX_TABLE_COLUMNS:
+            raise _Unplaceable(_too_wide(number, column - 1))
         previous: tuple[int, int] | None = None
         for tc in _row_cells(tr):
             span = max(1, _int_attr(tc, f"{W}tcPr/{W}gridSpan", 1))
             last = column + span - 1
             if last > MAX_TABLE_COLUMNS:
-                raise UnreadableDocument(f"{_name(path)} 的表{number}有 {last} 列以上，超过上限 {MAX_TABLE_COLUMNS} 列"
-                                         "（Word 最多 63 列），疑似恶意构造的文件，已拒绝读取")
+                raise _Unplaceable(_too_wide(number, last))
             above = anchors.get((row - 1, column))
             if (_merge_kind(tc, "vMerge") == "continue" and above is not None
                     and ranges[above][0] == column and ranges[above][2] == last):
@@ -403,6 +456,12 @@ def _table(path: Path, tbl, number: int, position: int, budget: list[int]) -> Do
     merges = tuple(tuple(r) for r in ranges.values() if (r[0], r[1]) != (r[2], r[3]))
     return DocTable(number=number, position=position, cells=texts, merges=merges,  # type: ignore[arg-type]
                     max_row=row, max_column=max_column)
+
+
+def _too_wide(number: int, columns: int) -> str:
+    return (f"表{number}的表格结构异常：某行的单元格排到第 {columns} 列（超过上限 {MAX_TABLE_COLUMNS} 列，Word 最多 63 列，"
+            "可能是文件损坏或恶意构造），xlperf 无法确定各单元格的位置，这张表没有核对；"
+            "请在 Word 中打开该文档检查这张表，或请报送单位“另存为”新的 .docx 后重新报送")
 
 
 # ---- tables as sheets -----------------------------------------------------------------

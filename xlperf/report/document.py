@@ -93,25 +93,73 @@ def _info_lines(content: ReportContent) -> list[str]:
     return out
 
 
-def render_report(content: ReportContent, template=None) -> bytes:
-    """The finished report as .docx bytes. template: a path or bytes (default: `template_source()`)."""
+MAX_PROPERTY_CHARS = 255  # a core property (标题, 主题…) holds at most 255 characters (python-docx, Word)
+PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")  # the ones docxtpl renders
+NAME_IN_MESSAGE = 40  # characters of a project's name quoted in a message
+
+
+class ReportRenderError(TemplateError):
+    """One project's report could not be made (not the template's fault); str(exc) names the project."""
+
+
+def property_text(text: str) -> str:
+    """A core property's text within Word's 255 characters: a longer one is cut, with an ellipsis
+    (the document's body keeps the full name)."""
+    text = str(text)
+    return text if len(text) <= MAX_PROPERTY_CHARS else text[:MAX_PROPERTY_CHARS - 1] + "…"
+
+
+def _template_class():
     from docxtpl import DocxTemplate
+
+    class ReportTemplate(DocxTemplate):
+        """docxtpl's template whose core properties (文件属性: 标题…) are plain text within 255 characters:
+        rendered without HTML escaping (python-docx escapes them itself; 道路&桥梁 stays so) and cut to fit."""
+
+        def render_properties(self, context, jinja_env=None) -> None:
+            from jinja2 import Environment
+
+            env = Environment(autoescape=False)
+            props = self.docx.core_properties
+            for name in PROPERTIES:
+                initial = getattr(props, name) or ""
+                setattr(props, name, property_text(env.from_string(initial).render(context)))
+
+    return ReportTemplate
+
+
+def _project(content: ReportContent) -> str:
+    name = content.name
+    return name if len(name) <= NAME_IN_MESSAGE else name[:NAME_IN_MESSAGE] + "…"
+
+
+def render_report(content: ReportContent, template=None) -> bytes:
+    """The finished report as .docx bytes. template: a path or bytes (default: `template_source()`).
+
+    TemplateError when the template's tags are wrong; ReportRenderError (naming the project) for any other
+    failure while this project's report is made."""
     from jinja2 import TemplateError as JinjaError
 
     source = template if template is not None else template_source()
     try:
-        tpl = DocxTemplate(io.BytesIO(source) if isinstance(source, bytes) else str(source))
-        context = template_context(content)
-        tpl.render(context, autoescape=True)
+        tpl = _template_class()(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    except Exception as exc:  # load_template checked it: only a template changed since, or unreadable, gets here
+        raise TemplateError(f"报告模板无法打开（{type(exc).__name__}）：请确认它是 Word .docx 文件") from None
+    try:
+        tpl.render(template_context(content), autoescape=True)
+        if content.annex is not None:
+            _insert_annex(tpl.docx, content.annex)
+        buffer = io.BytesIO()
+        tpl.save(buffer)
     except JinjaError as exc:
-        raise TemplateError(f"报告模板中的标记有误（{exc}）：请检查模板中的 {{{{ }}}} 和 {{% %}} 标记是否完整") from None
-    except (KeyError, ValueError, OSError) as exc:
-        raise TemplateError(f"报告模板无法使用（{exc}）：请确认它是 Word .docx 文件") from None
-    doc = tpl.docx
-    if content.annex is not None:
-        _insert_annex(doc, content.annex)
-    buffer = io.BytesIO()
-    tpl.save(buffer)
+        raise TemplateError(f"生成项目“{_project(content)}”的自评报告时，报告模板中的标记有误（{exc}）："
+                            "请检查模板中的 {{ }} 和 {% %} 标记是否完整") from None
+    except MemoryError:
+        raise ReportRenderError(f"项目“{_project(content)}”的自评报告生成失败：内存不足") from None
+    except Exception as exc:  # python-docx, docxtpl and lxml raise many kinds; the user needs one message
+        raise ReportRenderError(
+            f"项目“{_project(content)}”的自评报告生成失败（{type(exc).__name__}）：请检查该项目录入表中的项目名称"
+            "和报告文字（过长的内容、特殊符号），修改后重新生成；其他项目的报告不受影响") from None
     return buffer.getvalue()
 
 
@@ -154,4 +202,5 @@ def _style_name(doc, name: str) -> str:
         return T.STYLE_BODY
 
 
-__all__ = ["render_report", "template_context", "template_source", "load_template", "TemplateError"]
+__all__ = ["render_report", "template_context", "template_source", "load_template", "TemplateError",
+           "ReportRenderError", "property_text"]
