@@ -33,7 +33,7 @@ from .docx_builders import GOLDEN, seed_docx
 
 CORPUS = Path(__file__).parent / "corpus"
 COPIES = 9  # 20 published tables × 9 copies, plus the reports and the bad files: a few hundred files
-TIME_LIMIT = "10"
+TIME_LIMIT = "25"  # a real file takes well under a second; under a loaded CI machine, seconds
 MAX_SIZE_MB = "2"
 BAD = [name for name in FILE_CASES if name not in ("missing", "directory", "encrypted-wrong-password")]
 runner = CliRunner()
@@ -43,7 +43,7 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-def slow_workbook(path: Path, rows: int = 2000) -> Path:
+def slow_workbook(path: Path, rows: int = 2500) -> Path:
     """A real table with 20,000 running sums beside it: its formula cross-check takes minutes."""
     wb = load_workbook(CORPUS / "national-anhui-tangxi-cunji-2022.xlsx")
     ws = wb.worksheets[0]
@@ -83,6 +83,15 @@ def mixed_folder(root: Path, copies: int = COPIES) -> Path:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory) -> Path:
     return mixed_folder(tmp_path_factory.mktemp("batch"))
+
+
+def same_cells(a: Path, b: Path) -> list:
+    """The rows that differ between two 审核汇总 workbooks (empty when they are the same cell by cell)."""
+    left, right = cells(a), cells(b)
+    return [(sheet, x, y) for sheet in sorted(set(left) | set(right))
+            for x, y in zip(left.get(sheet, []) + [None] * 9999, right.get(sheet, []))
+            if x != y][:5] + ([("sheets", sorted(left), sorted(right))] if sorted(left) != sorted(right) else []) + \
+        [(sheet, len(left[sheet]), len(right.get(sheet, []))) for sheet in left if len(left[sheet]) != len(right.get(sheet, []))]
 
 
 def cells(book: Path) -> dict[str, list[tuple]]:
@@ -255,6 +264,7 @@ def test_the_summary_workbook_a_row_per_table_details_and_charts(mixed, local_ru
     assert isinstance(hebei["复核总分"], float)
     (seed000,) = [r for r in rows if r["文件"].endswith("000_自评报告.docx")]
     assert (seed000["填报总分"], seed000["复核总分"], seed000["复核等级"]) == (89.5, 99.5, "优秀")
+    assert seed000["项目名称"] == "忻州市政府信息化建设经费"  # a report states it in its text, above the 附件1
     (broken,) = [r for r in rows if "truncated__" in r["文件"]]
     assert broken["工作表"] is None and broken["错误数"] == 1 and "已损坏" in broken["首个错误"]
     # links: relative to the report, and in 问题明细 to the cell of a workbook
@@ -359,7 +369,7 @@ def test_a_local_cluster_gives_the_same_summary_as_the_pool(mixed, local_run, tm
                       dashboard_address=None) as cluster:
         result = run(*batch_args(mixed, report, "--scheduler", cluster.scheduler_address))
     assert result.exit_code == 1, result.stdout
-    assert cells(report) == cells(local_run[1])
+    assert same_cells(report, local_run[1]) == []
 
 
 def test_dask_scheduler_and_workers_as_processes_with_one_killed_mid_run(mixed, local_run, tmp_path):
@@ -402,7 +412,7 @@ def test_dask_scheduler_and_workers_as_processes_with_one_killed_mid_run(mixed, 
         assert result.exit_code == 1
         lines = [json.loads(line)["file"] for line in result.stdout.splitlines()]
         assert sorted(lines) == sorted(str(f) for f in collect([mixed]).files)  # every file exactly once
-        assert cells(report) == cells(local_run[1])
+        assert same_cells(report, local_run[1]) == []
     finally:
         for p in procs:
             if p.poll() is None:

@@ -143,7 +143,7 @@ def test_check_json_contract(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["recalc", "check"])
-def test_unreadable_files_exit_2_without_traceback(tmp_path, command):
+def test_unreadable_files_exit_2_without_traceback(tmp_path, command, monkeypatch):
     cases = {
         "missing.xlsx": None,
         "empty.xlsx": b"",
@@ -158,8 +158,13 @@ def test_unreadable_files_exit_2_without_traceback(tmp_path, command):
         result = run(command, path)
         assert result.exit_code == 2, (name, result.stdout)
         assert "Traceback" not in result.stderr and result.stderr.strip(), name
+    monkeypatch.chdir(tmp_path)
     result = run(command, tmp_path)
-    assert result.exit_code == 2 and "文件夹" in result.stderr
+    if command == "recalc":
+        assert result.exit_code == 2 and "文件夹" in result.stderr
+    else:  # check reads a folder as a reviewer's batch: each file a row with its reason, in 审核汇总.xlsx
+        assert result.exit_code == 1 and "4 个文件未能审核" in result.stdout, result.stdout
+        assert (tmp_path / "审核汇总.xlsx").is_file()
 
 
 def test_console_script_separates_json_and_progress(tmp_path):

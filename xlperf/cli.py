@@ -661,7 +661,8 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
     if found.missing:
         _fail("找不到：" + "、".join(found.missing) + "；没有审核任何文件")
     if not found.files:
-        _fail("给出的文件夹中没有可审核的文件（.xlsx、.xlsm、.docx；加 --convert 时还有 .xls、.et、.ods、.doc、.wps）")
+        named = f"“{paths[0]}”是文件夹，其中" if len(paths) == 1 and paths[0].is_dir() else "给出的路径中"
+        _fail(f"{named}（含子文件夹）没有可审核的文件（.xlsx、.xlsm、.docx；加 --convert 时还有 .xls、.et、.ods、.doc、.wps）")
     if scheduler:
         try:
             import distributed  # noqa: F401

@@ -49,8 +49,8 @@ def _context():
 
 
 def run_pool(jobs: list[Job], workers: int, retries: int = 1) -> Iterator[tuple[int, dict]]:
-    """Each job in a concurrent.futures ProcessPoolExecutor, never more in flight than there are workers, so
-    a file's time runs from when a worker takes it.
+    """Each job in a concurrent.futures ProcessPoolExecutor, two files in flight per worker (one running, one
+    waiting, so no worker waits for this process); a file's time limit runs from when it is handed over.
 
     A file past its time limit is reported as timed out and the pool is killed (its worker is stuck; a pool
     cannot kill one worker); the files that were running with it start again in a new pool. A worker that
@@ -68,7 +68,7 @@ def run_pool(jobs: list[Job], workers: int, retries: int = 1) -> Iterator[tuple[
         broken = False
         try:
             while (todo or running) and not broken:
-                while todo and not _solo(running, tries) and (len(running) < size) and \
+                while todo and not _solo(running, tries) and (len(running) < 2 * size) and \
                         (not running or not tries[todo[0]]):  # a file that broke a pool runs alone
                     i = todo.popleft()
                     running[executor.submit(check_file, jobs[i])] = (i, time.monotonic() + jobs[i].options.time_limit)

@@ -483,36 +483,37 @@ _LABELLED = re.compile(r"\s*([^:：]{2,20}?)\s*[:：]\s*(.*)$", re.S)
 _NEXT_STATEMENT = re.compile(r"\u3000|\s{2,}|\n|\s+(?=[^\s:：]+\s*[:：])")
 
 
-def _first_statement(text: str) -> str:
-    return _NEXT_STATEMENT.split(text.strip(), maxsplit=1)[0].strip()
-
-
 @lru_cache(maxsize=1)
 def _info_keys() -> dict[str, str]:
     return _keyed(forms.vocabulary().info_labels)
 
 
 def table_info(grid: Grid, table: AnnexTable, rows: range) -> dict[str, str]:
-    """项目名称, 主管部门, 预算单位 as the rows above the table state them: a label cell and the text right of
-    it (项目名称 | X), or both in one cell (项目名称：X, the 山西 layout's info row; 单位名称:Y 填报日期:…).
-    The nearest row wins."""
+    """项目名称, 主管部门, 预算单位 as the rows above the table state them (info_from_rows), nearest row first."""
+    return info_from_rows([cell_text(c) for _, c in grid.row(r)] for r in reversed(rows))
+
+
+def info_from_rows(rows) -> dict[str, str]:
+    """name/department/unit from rows of texts (the nearest first; the first statement of a field wins): a
+    label cell and the text right of it (项目名称 | X), or statements in one cell or paragraph
+    (项目名称：X　　预算单位：Y　年度：2020, 单位名称:Y 填报日期:…)."""
     keys = _info_keys()
     info: dict[str, str] = {}
-    for r in reversed(rows):
-        cells = list(grid.row(r))
-        for i, (_, c) in enumerate(cells):
-            text = cell_text(c)
-            labelled = _LABELLED.match(text)
-            field = keys.get(title_key(labelled.group(1) if labelled else text))
-            if field is None or field in info:
+    for texts in rows:
+        texts = [t for t in texts if t]
+        for i, text in enumerate(texts):
+            field = keys.get(title_key(text))
+            if field is not None:  # a label alone: its value is the next cell that is not a label
+                value = next((_NEXT_STATEMENT.split(t.strip(), maxsplit=1)[0].strip() for t in texts[i + 1:]
+                              if title_key(t) not in keys), "")
+                if value and field not in info:
+                    info[field] = value
                 continue
-            if labelled:
-                value = _first_statement(labelled.group(2))
-            else:
-                value = next((_first_statement(cell_text(n)) for _, n in cells[i + 1:]
-                              if title_key(cell_text(n)) not in keys), "")
-            if value:
-                info[field] = value
+            for piece in _NEXT_STATEMENT.split(text.strip()):
+                labelled = _LABELLED.match(piece)
+                field = keys.get(title_key(labelled.group(1))) if labelled else None
+                if field is not None and field not in info and labelled.group(2).strip():
+                    info[field] = labelled.group(2).strip()
     return info
 
 
