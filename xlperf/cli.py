@@ -350,7 +350,8 @@ def check(
         _fail("多个文件时请用 --json-lines（每个文件一行 JSON）或 --report（审核汇总工作簿），不能用 --json")
     from .batch.job import Options
 
-    options = Options(profile=_profile(profile) and profile, convert=convert, password=password, crosscheck=crosscheck,
+    _profile(profile)  # an unknown profile is refused before any file is read
+    options = Options(profile=profile, convert=convert, password=password, crosscheck=crosscheck,
                       max_bytes=int(max_size * 1024 * 1024), time_limit=time_limit)
     _check_batch(paths, options, workers=workers, scheduler=scheduler, report=report, json_lines=json_lines,
                  send_files=send_files, cache=cache, no_cache=no_cache)

@@ -28,8 +28,13 @@ class Collected:
     missing: tuple[str, ...]  # paths and globs that name nothing (the command refuses them)
 
 
+CONVERT_SUFFIXES = frozenset((*CONVERTIBLE_SUFFIXES, *(s for s in DOCUMENT_SUFFIXES if s not in NATIVE_SUFFIXES)))
+
+
 def needs_convert(path: Path) -> bool:
-    return path.suffix.lower() not in NATIVE_SUFFIXES
+    """A format LibreOffice converts first (.xls, .et, .ods, .doc, .wps, .csv …); anything else is read as it is
+    (and, if it is no workbook or report, refused by check with its own message)."""
+    return path.suffix.lower() in CONVERT_SUFFIXES
 
 
 def _taken(path: Path, skip: tuple[Path, ...]) -> bool:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .job import CRASHED, Job, check_file, file_result
-from .limits import check_file_limited, timed_out
+from .limits import check_files_limited, timed_out
 
 CRASH_MESSAGE = "检查该文件时处理进程意外退出（文件可能损坏，或内存不足），未检查"
 CONNECT_TIMEOUT = "20s"  # how long an unreachable scheduler is tried before the batch is refused
@@ -117,10 +117,12 @@ def _kill(executor) -> None:
 
 
 def run_cluster(jobs: list[Job], scheduler: str, send_files: bool = False,
-                window: int | None = None) -> Iterator[tuple[int, dict]]:
-    """Through dask.distributed: at most `window` files in flight (default: four per worker thread), so the
-    scheduler never holds a whole year's files (with send_files, their bytes) at once. Without send_files
-    the workers read each file at its absolute path, which they must share with this machine."""
+                chunk: int | None = None) -> Iterator[tuple[int, dict]]:
+    """Through dask.distributed, files in tasks of `chunk` (default: enough for about sixteen tasks per worker
+    thread, at most 16 files; a task costs the scheduler more than a small file costs a worker), at most four
+    tasks per worker thread in flight, so the scheduler never holds a whole year's files (with send_files,
+    their bytes) at once. Without send_files the workers read each file at its absolute path, which they must
+    share with this machine. Each file keeps its own time limit inside its task."""
     from distributed import Client, as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
@@ -129,34 +131,42 @@ def run_cluster(jobs: list[Job], scheduler: str, send_files: bool = False,
         return
     with Client(scheduler, timeout=CONNECT_TIMEOUT) as client:
         threads = sum(client.nthreads().values()) or 1
-        window = window or 4 * threads
+        chunk = chunk or max(1, min(16, len(jobs) // (16 * threads)))
+        pending = deque(list(range(i, min(i + chunk, len(jobs)))) for i in range(0, len(jobs), chunk))
         run = uuid.uuid4().hex  # keys of this run only: another run on the same scheduler never shares one
-        index: dict[str, int] = {}
-        pending = iter(range(len(jobs)))
+        members: dict[str, list[int]] = {}
 
         def submit():
-            i = next(pending, None)
-            if i is None:
+            if not pending:
                 return None
-            job = jobs[i]
-            if send_files:
-                try:
-                    job = dataclasses.replace(job, data=Path(job.path).read_bytes())
-                except OSError:
-                    pass  # the worker reports the file as unreadable, as it would here
-            future = client.submit(check_file_limited, job, key=f"xlperf-check-{run}-{i}", pure=False, retries=0)
-            index[future.key] = i
+            group = pending.popleft()
+            batch = [_with_data(jobs[i]) if send_files else jobs[i] for i in group]
+            future = client.submit(check_files_limited, batch, key=f"xlperf-check-{run}-{group[0]}-{len(group)}",
+                                   pure=False, retries=0)
+            members[future.key] = group
             return future
 
-        queue = as_completed([f for f in (submit() for _ in range(window)) if f is not None], with_results=False)
+        queue = as_completed([f for f in (submit() for _ in range(4 * threads)) if f is not None], with_results=False)
         for future in queue:
-            i = index.pop(future.key)
+            indices = members.pop(future.key)
             try:
-                result = future.result()
-            except (KilledWorker, FutureCancelledError):
-                result = file_result(jobs[i].file, CRASHED, CRASH_MESSAGE)
+                results = future.result()
+            except (KilledWorker, FutureCancelledError):  # the scheduler gave up on it: it kept killing workers
+                if len(indices) > 1:  # one file of the task did: each runs alone, so only that one is lost
+                    pending.extendleft([i] for i in reversed(indices))
+                    results = []
+                else:
+                    results = [file_result(jobs[indices[0]].file, CRASHED, CRASH_MESSAGE)]
             future.release()
-            yield i, result
-            following = submit()
-            if following is not None:
-                queue.add(following)
+            yield from zip(indices, results)
+            for _ in range(1 if results else len(indices)):
+                following = submit()
+                if following is not None:
+                    queue.add(following)
+
+
+def _with_data(job: Job) -> Job:
+    try:
+        return dataclasses.replace(job, data=Path(job.path).read_bytes())
+    except OSError:
+        return job  # the worker reports the file as unreadable, as it would here

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -32,17 +33,18 @@ def _score(text):
 
 
 def _owner(tables: list[dict], finding: dict) -> int:
-    """The table a finding belongs to: the one on its sheet whose rows hold it, else the first table."""
-    import re
+    """The table a finding belongs to: on its sheet, the last table starting above its row (a table's title,
+    info rows and budget block sit up to TITLE_ROWS_ABOVE rows over its header); else the file's first table."""
+    from ..readers.annex_table import TITLE_ROWS_ABOVE
 
+    on_sheet = sorted((t.get("header_row") or 0, i) for i, t in enumerate(tables) if t.get("sheet") == finding.get("sheet"))
+    if not on_sheet:
+        return 0
     row = re.match(r"[A-Z]+(\d+)$", finding.get("cell") or "")
-    row = int(row.group(1)) if row else None
-    candidates = [i for i, t in enumerate(tables) if t.get("sheet") == finding.get("sheet")]
-    if row is not None:
-        above = [i for i in candidates if tables[i].get("header_row", 0) <= row + 20]
-        if above:
-            return max(above, key=lambda i: tables[i].get("header_row", 0) if tables[i].get("header_row", 0) <= row + 20 else -1)
-    return candidates[0] if candidates else 0
+    if row is None:
+        return on_sheet[0][1]
+    above = [i for header, i in on_sheet if header - TITLE_ROWS_ABOVE <= int(row.group(1))]
+    return above[-1] if above else on_sheet[0][1]
 
 
 def frames(results: list[dict]):
