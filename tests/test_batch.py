@@ -423,3 +423,31 @@ def test_dask_scheduler_and_workers_as_processes_with_one_killed_mid_run(mixed, 
             except subprocess.TimeoutExpired:
                 p.kill()
 
+
+
+@pytest.mark.libreoffice
+def test_convert_in_a_batch_reads_old_formats_in_every_worker(tmp_path):
+    """.xls and .doc in the folder: without --convert each is a row saying so; with it, LibreOffice converts a
+    copy in each worker (in parallel) and the tables are checked as the .xlsx and .docx they came from."""
+    from xlperf import libreoffice
+
+    if not libreoffice.available():
+        pytest.skip("LibreOffice 未安装")
+    folder = tmp_path / "旧格式"
+    folder.mkdir()
+    table = CORPUS / "national-hebei-langfang-shipin-2019.xlsx"
+    libreoffice.convert(table, "xls", folder)
+    report_docx = seed_docx(sorted(GOLDEN.glob("000_*.txt"))[0], tmp_path / "000.docx")
+    libreoffice.convert(report_docx, "doc", folder)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["000.doc", "national-hebei-langfang-shipin-2019.xls"]
+    plain = run("check", folder, "--json-lines", "--workers", "2", "--no-cache")
+    assert [[f["code"] for f in json.loads(line)["findings"]] for line in plain.stdout.splitlines()] == \
+        [[NEEDS_CONVERT], [NEEDS_CONVERT]]
+    converted = run("check", folder, "--json-lines", "--workers", "2", "--no-cache", "--convert")
+    got = {Path(json.loads(line)["file"]).suffix: json.loads(line) for line in converted.stdout.splitlines()}
+    xls, doc = got[".xls"], got[".doc"]
+    original = json.loads(run("check", table, "--json").stdout)
+    assert [(t["total"], t["published_total"], t["project"]) for t in xls["tables"]] == \
+        [(t["total"], t["published_total"], t["project"]) for t in original["tables"]]
+    assert [(t["total"], t["grade"]) for t in doc["tables"]] == [("99.50", "优秀")]
