@@ -766,74 +766,62 @@ def _bomb(folder: Path) -> Path:
 SECRET = "TOP-SECRET-外泄"
 
 
-def _xxe(folder: Path) -> Path:
-    """word/document.xml with an external entity pointing at a local file, used in a paragraph."""
+def _document_xml_edited(folder: Path, filename: str, edit) -> Path:
+    """The report with word/document.xml as edit(its text after the XML declaration, the secret file) makes it
+    (bytes), at folder/filename; the secret file sits beside it for an entity to point at."""
     secret = folder / "secret.txt"
     secret.write_text(SECRET, "utf-8")
 
     def change(name, data):
         if name != "word/document.xml":
             return data
-        text = data.decode("utf-8")
-        head, _, rest = text.partition("?>")
-        text = f'{head}?><!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}'
-        return text.replace("信息化运行维护", "&xxe;", 1).encode("utf-8")
+        return edit(data.decode("utf-8").partition("?>")[2], secret)
 
-    path = folder / "xxe.docx"
+    path = folder / filename
     path.write_bytes(_rezip(_docx_bytes(), change))
     return path
+
+
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+
+def _xxe(folder: Path) -> Path:
+    """word/document.xml with an external entity pointing at a local file, used in a paragraph."""
+    def edit(rest, secret):
+        text = f'{_DECLARATION}<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}'
+        return text.replace("信息化运行维护", "&xxe;", 1).encode("utf-8")
+
+    return _document_xml_edited(folder, "xxe.docx", edit)
 
 
 def _laughs(folder: Path) -> Path:
     entities = '<!ENTITY a0 "哈哈哈哈哈哈哈哈哈哈">' + "".join(
         f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
 
-    def change(name, data):
-        if name != "word/document.xml":
-            return data
-        text = data.decode("utf-8")
-        head, _, rest = text.partition("?>")
-        return f"{head}?><!DOCTYPE w:document [{entities}]>{rest}".replace("信息化运行维护", "&a9;", 1).encode("utf-8")
+    def edit(rest, secret):
+        return f"{_DECLARATION}<!DOCTYPE w:document [{entities}]>{rest}".replace("信息化运行维护", "&a9;", 1).encode("utf-8")
 
-    path = folder / "laughs.docx"
-    path.write_bytes(_rezip(_docx_bytes(), change))
-    return path
+    return _document_xml_edited(folder, "laughs.docx", edit)
 
 
 def _xxe_after_a_long_comment(folder: Path) -> Path:
     """The DOCTYPE after a comment longer than any fixed window (64 KB) the refusal might scan."""
-    secret = folder / "secret.txt"
-    secret.write_text(SECRET, "utf-8")
-
-    def change(name, data):
-        if name != "word/document.xml":
-            return data
-        head, _, rest = data.decode("utf-8").partition("?>")
+    def edit(rest, secret):
         comment = "<!--" + "注释" * 60_000 + "-->"  # 360 KB in UTF-8
-        text = f'{head}?>{comment}<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}'
+        text = f'{_DECLARATION}{comment}<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}'
         return text.replace("信息化运行维护", "信息化&xxe;运行维护", 1).encode("utf-8")
 
-    path = folder / "xxe-长注释.docx"
-    path.write_bytes(_rezip(_docx_bytes(), change))
-    return path
+    return _document_xml_edited(folder, "xxe-长注释.docx", edit)
 
 
 def _xxe_in_utf16(folder: Path) -> Path:
     """word/document.xml in UTF-16 (a byte scan for <!DOCTYPE in ASCII sees nothing)."""
-    secret = folder / "secret.txt"
-    secret.write_text(SECRET, "utf-8")
-
-    def change(name, data):
-        if name != "word/document.xml":
-            return data
-        _, _, rest = data.decode("utf-8").partition("?>")
+    def edit(rest, secret):
         text = (f'<?xml version="1.0" encoding="UTF-16" standalone="yes"?>'
                 f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret}">]>{rest}')
         return text.replace("信息化运行维护", "信息化&xxe;运行维护", 1).encode("utf-16")
 
-    path = folder / "xxe-utf16.docx"
-    path.write_bytes(_rezip(_docx_bytes(), change))
-    return path
+    return _document_xml_edited(folder, "xxe-utf16.docx", edit)
 
 
 def _binary_doc(folder: Path) -> Path:
