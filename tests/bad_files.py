@@ -163,6 +163,43 @@ def _lying_sizes(folder: Path) -> Path:
     return _write(folder, "lying.xlsx", bytes(data))
 
 
+def understated_member(package: bytes, member: str, real: int, declared: int) -> bytes:
+    """The package with `member` really holding about `real` bytes (a long comment after its root element, still
+    well-formed XML) while the zip's local header and central directory both declare `declared` bytes (so the
+    compression ratio looks normal and only the real inflated size tells)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package), "r") as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != member:
+                dst.writestr(info.filename, src.read(info.filename))
+                continue
+            with dst.open(info.filename, "w") as fh:
+                fh.write(src.read(info.filename) + b"<!--")
+                chunk = b"0" * (1 << 20)
+                for _ in range(real >> 20):
+                    fh.write(chunk)
+                fh.write(b"-->")
+    data = bytearray(out.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info, directory = zf.getinfo(member), zf.start_dir
+    assert data[info.header_offset:info.header_offset + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", data, info.header_offset + 22, declared)  # the local header's uncompressed size
+    at = directory
+    while data[at:at + 4] == b"PK\x01\x02":  # the central directory's entry for the same member
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, at + 28)
+        if data[at + 46:at + 46 + name_len] == member.encode():
+            struct.pack_into("<I", data, at + 24, declared)
+        at += 46 + name_len + extra_len + comment_len
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        assert zf.getinfo(member).file_size == declared  # what every reader is told
+    return bytes(data)
+
+
+def _understated(folder: Path) -> Path:
+    """xl/styles.xml holding 64 MB while the zip says 200 KB: openpyxl's whole-member read would inflate it all."""
+    return _write(folder, "understated.xlsx", understated_member(_good_bytes(), "xl/styles.xml", 64 << 20, 200 << 10))
+
+
 def _huge_merge(folder: Path) -> Path:
     data = _good_bytes()
     part = _first_sheet_part(data)
@@ -302,6 +339,7 @@ FILE_CASES: dict[str, FileCase] = {
     "billion-laughs": FileCase(_laughs, "DOCTYPE"),
     "zip-bomb": FileCase(_bomb, "压缩炸弹"),
     "lying-sizes": FileCase(_lying_sizes, "压缩炸弹"),
+    "understated-size": FileCase(_understated, "目录中的大小是假的"),
     "huge-merge": FileCase(_huge_merge, "合并单元格"),
     "huge-dimension": FileCase(_huge_dimension, "已用区域"),
     "declared-dimension": FileCase(_declared_dimension, "已用区域为 A1:XFD1048576"),

@@ -228,3 +228,35 @@ def test_recalc_json_of_a_refused_sheet(tmp_path):
     data = json.loads(result.stdout)
     codes = [(f["code"], f["cell"]) for f in data["findings"] if f["severity"] == "error"]
     assert codes == [("layout-changed", L.indicator_cell("weight", L.INDICATOR_HEADER_ROW))]
+
+
+_MEASURE = """
+import resource, sys
+from typer.testing import CliRunner
+from xlperf.cli import app
+import openpyxl, xlperf.check, xlperf.pipeline
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = CliRunner().invoke(app, [sys.argv[2], sys.argv[1]])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(result.exit_code, after - before)
+"""
+
+
+@pytest.mark.parametrize("command", ["check", "recalc"])
+def test_a_part_holding_far_more_than_the_zip_says_is_refused_in_bounded_memory(tmp_path, command):
+    """xl/styles.xml inflating to 640 MB while the zip directory says 200 KB (the ratio looks normal): the
+    members are inflated in chunks before any whole-member read, and the file is refused at once."""
+    import subprocess
+    import sys
+
+    from .bad_files import _good_bytes, understated_member
+
+    path = tmp_path / "造假.xlsx"
+    path.write_bytes(understated_member(_good_bytes(), "xl/styles.xml", 640 << 20, 200 << 10))
+    before = path.read_bytes()
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path), command], capture_output=True, text=True,
+                          timeout=600)
+    code, growth_kib = map(int, proc.stdout.split()[-2:])
+    assert code == 2, proc.stderr
+    assert growth_kib < 300 << 10, f"{growth_kib >> 10} MB"  # ru_maxrss is in KiB on Linux
+    assert path.read_bytes() == before

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import struct
 import subprocess
 import sys
 import zipfile
@@ -887,35 +886,11 @@ def test_entities_are_never_resolved_even_past_the_package_check(tmp_path, monke
 
 
 def _lying_sizes(folder: Path, real: int = 640 << 20, declared: int = 200 << 10) -> Path:
-    """word/document.xml really holding `real` bytes (a long comment after its root element, still well-formed)
-    while the zip's local header and central directory both declare `declared` (the ratio then looks normal)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(_docx_bytes()), "r") as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename != "word/document.xml":
-                dst.writestr(info.filename, src.read(info.filename))
-                continue
-            with dst.open(info.filename, "w") as fh:
-                fh.write(src.read(info.filename) + b"<!--")
-                chunk = b"0" * (1 << 20)
-                for _ in range(real >> 20):
-                    fh.write(chunk)
-                fh.write(b"-->")
-    data = bytearray(out.getvalue())
-    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
-        info, directory = zf.getinfo("word/document.xml"), zf.start_dir
-    assert data[info.header_offset:info.header_offset + 4] == b"PK\x03\x04"
-    struct.pack_into("<I", data, info.header_offset + 22, declared)  # the local header's uncompressed size
-    at = directory
-    while data[at:at + 4] == b"PK\x01\x02":  # the central directory's entry for the same member
-        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, at + 28)
-        if data[at + 46:at + 46 + name_len] == b"word/document.xml":
-            struct.pack_into("<I", data, at + 24, declared)
-        at += 46 + name_len + extra_len + comment_len
-    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
-        assert zf.getinfo("word/document.xml").file_size == declared  # what every reader is told
+    """word/document.xml really holding `real` bytes while the zip declares `declared` (bad_files.understated_member)."""
+    from .bad_files import understated_member
+
     path = folder / "大小造假.docx"
-    path.write_bytes(bytes(data))
+    path.write_bytes(understated_member(_docx_bytes(), "word/document.xml", real, declared))
     return path
 
 

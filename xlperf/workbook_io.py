@@ -406,7 +406,6 @@ _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
 _DTD_MARK = re.compile(b"|".join(re.escape(("<!" + word).encode(encoding)) for word in ("DOCTYPE", "ENTITY")
                                   for encoding in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
 _DTD_MARK_LEN = 2 * len("<!DOCTYPE")
-_PROLOGUE_CHUNK = 1 << 16
 
 
 class XmlPrologue:
@@ -448,17 +447,6 @@ class XmlPrologue:
                 return
         except self._syntax_error:
             self._parser = None  # not well-formed before its root: every parser reading it fails as well
-
-
-def part_declares_dtd(fh) -> bool:
-    """Whether the XML part open in fh (a zip member) declares a DTD: read in chunks until XmlPrologue knows."""
-    prologue = XmlPrologue()
-    while not prologue.done:
-        chunk = fh.read(_PROLOGUE_CHUNK)
-        if not chunk:
-            break
-        prologue.feed(chunk)
-    return prologue.dtd
 
 
 @dataclass
@@ -504,9 +492,10 @@ def inspect_package(path: Path, zf: zipfile.ZipFile, check_size: bool = True) ->
     report = _PackageReport()
     merged = 0
     for info in infos:
-        if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
-            continue
-        if info.filename.startswith("xl/worksheets/") and info.filename.count("/") == 2:
+        if info.filename.endswith("/"):
+            continue  # a folder entry
+        if info.filename.startswith("xl/worksheets/") and info.filename.count("/") == 2 and \
+                info.filename.lower().endswith(".xml"):
             merged += _scan_worksheet(path, zf, info, report, check_size)
         else:
             _refuse_dtd_part(path, zf, info)
@@ -518,14 +507,53 @@ def inspect_package(path: Path, zf: zipfile.ZipFile, check_size: bool = True) ->
 
 
 def _refuse_dtd_part(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """A DOCTYPE anywhere before the part's root element (not only in its first 64 KB) refuses the file."""
+    """A part holding more than the zip directory says, or a DOCTYPE anywhere before its root element, refuses
+    the file (check_member)."""
+    check_member(path, zf, info, UnreadableWorkbook, "Excel 文件", "请找回原文件，或在 Excel/WPS 中打开后另存为新的 .xlsx")
+
+
+MEMBER_CHUNK = 1 << 16  # bytes decompressed at a time while a member is checked
+
+
+def check_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, error: type[UnreadableWorkbook],
+                 kind: str, remedy: str) -> None:
+    """Decompress one member in chunks, counting the bytes it really holds: more than the zip directory
+    declares is a lie (a zip bomb whose header says 200 KB), refused as soon as it shows, so memory stays
+    bounded whatever the header says. Once every member is known to hold no more than declared (and the
+    declared sizes passed the limits), the whole-member reads of openpyxl and python-docx are bounded too
+    (zipfile inflates a whole read in one call). An XML part is parsed up to its root element on the way
+    (XmlPrologue): a DOCTYPE anywhere before it, after any comment and in any encoding, is refused. The CRC is
+    checked at the member's real end. error(message) is raised; kind names the file (Excel 文件, Word 文档)."""
+    import copy
+    import zlib
+
+    prologue = XmlPrologue() if info.filename.lower().endswith((".xml", ".rels", ".vml")) else None
+    probe = copy.copy(info)
+    probe.file_size = info.file_size + 1  # zipfile stops at the declared size: read one byte past it …
+    probe.CRC = None  # … so its CRC check, made where it stops, is made here at the real end instead
+    real, crc = 0, 0
     try:
-        with zf.open(info) as fh:
-            dtd = part_declares_dtd(fh)
+        with zf.open(probe) as fh:
+            while True:
+                chunk = fh.read(MEMBER_CHUNK)
+                if not chunk:
+                    if crc != info.CRC:
+                        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+                    break
+                real += len(chunk)
+                crc = zlib.crc32(chunk, crc)
+                if real > info.file_size:
+                    raise error(f"{_name(path)} 的内部文件 {info.filename} 解压后超过压缩包目录中记录的 {info.file_size} 字节"
+                                "（目录中的大小是假的），疑似“压缩炸弹”，已拒绝读取")
+                if prologue is not None and not prologue.done:
+                    prologue.feed(chunk)
+                    if prologue.dtd:
+                        raise error(f"{_name(path)} 的内部文件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），"
+                                    f"正常的 {kind}不会有；这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
+    except UnreadableWorkbook:
+        raise
     except Exception as exc:
-        raise _damaged(path, info.filename, exc) from None
-    if dtd:
-        raise _doctype_refused(path, info.filename)
+        raise error(f"{_name(path)} 已损坏：内部文件 {info.filename} 无法解压（{type(exc).__name__}）；{remedy}") from None
 
 
 def _damaged(path: Path, part: str, exc: Exception) -> UnreadableWorkbook:

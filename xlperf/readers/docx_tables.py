@@ -26,13 +26,11 @@ decrypted in memory with --password; .doc and .wps are converted by LibreOffice 
 """
 from __future__ import annotations
 
-import copy
 import io
 import re
 import shutil
 import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,46 +239,9 @@ def _inspect(path: Path, data: bytes) -> None:
             _stream_member(path, zf, info)
 
 
-STREAM_CHUNK = 1 << 16  # bytes decompressed at a time while a member is checked
-
-
 def _stream_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Decompress one member in chunks, counting the bytes it really holds: more than the zip directory
-    declares is a lie (a zip bomb whose header says 200 KB), refused as soon as it shows, so memory stays
-    bounded whatever the header says. Once every member is known to hold no more than declared (and the
-    declared sizes passed the limits), python-docx's whole-member reads are bounded too. An XML part is
-    parsed up to its root element on the way (workbook_io.XmlPrologue): a DOCTYPE anywhere before it,
-    after any comment and in any encoding, is refused."""
-    prologue = wio.XmlPrologue() if info.filename.lower().endswith((".xml", ".rels")) else None
-    probe = copy.copy(info)
-    probe.file_size = info.file_size + 1  # zipfile stops at the declared size: read one byte past it …
-    probe.CRC = None  # … so its CRC check, made where it stops, is made here at the real end instead
-    real, crc = 0, 0
-    try:
-        with zf.open(probe) as fh:
-            while True:
-                chunk = fh.read(STREAM_CHUNK)
-                if not chunk:
-                    if crc != info.CRC:
-                        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-                    break
-                real += len(chunk)
-                crc = zlib.crc32(chunk, crc)
-                if real > info.file_size:
-                    raise UnreadableDocument(
-                        f"{_name(path)} 的内部文件 {info.filename} 解压后超过压缩包目录中记录的 {info.file_size} 字节"
-                        "（目录中的大小是假的），疑似“压缩炸弹”，已拒绝读取")
-                if prologue is not None:
-                    prologue.feed(chunk)
-                    if prologue.dtd:
-                        raise UnreadableDocument(
-                            f"{_name(path)} 的内部文件 {info.filename} 含有 XML 实体声明（DOCTYPE/ENTITY），正常的 Word 文档不会有；"
-                            "这可能是恶意构造的文件（XXE 或“十亿笑声”攻击），已拒绝读取")
-    except UnreadableDocument:
-        raise
-    except Exception as exc:
-        raise UnreadableDocument(f"{_name(path)} 已损坏：内部文件 {info.filename} 无法解压（{type(exc).__name__}）；"
-                                 "请找回原文件，或在 Word/WPS 中打开后另存为新的 .docx") from None
+    """workbook_io.check_member, in a Word document's words."""
+    wio.check_member(path, zf, info, UnreadableDocument, "Word 文档", "请找回原文件，或在 Word/WPS 中打开后另存为新的 .docx")
 
 
 def _as_document(data: bytes) -> bytes:
