@@ -329,6 +329,10 @@ def test_bad_invocations_exit_2_and_write_nothing(tmp_path, monkeypatch):
     (tmp_path / "a.xlsx").write_bytes((CORPUS / "national-hebei-langfang-shipin-2019.xlsx").read_bytes())
     assert run("check", tmp_path, "--json").exit_code == 2
     assert run("check", tmp_path, "--report", tmp_path / "汇总.csv").exit_code == 2
+    assert "不存在" in run("check", tmp_path, "--report", tmp_path / "没有的文件夹" / "汇总.xlsx").stderr
+    (tmp_path / "~$审核汇总.xlsx").write_bytes(b"lock")  # open in Excel: refused before anything is checked
+    assert "正在被" in run("check", tmp_path, "--report", report).stderr
+    (tmp_path / "~$审核汇总.xlsx").unlink()
     refused = run("check", tmp_path, "--report", report, "--scheduler", "tcp://127.0.0.1:9")
     assert refused.exit_code == 2 and "调度器" in refused.stderr
     assert not report.exists()

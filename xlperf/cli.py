@@ -656,6 +656,15 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
         report = Path(DEFAULT_BATCH_REPORT)
     if report is not None and report.suffix.lower() != ".xlsx":
         _fail(f"审核汇总应写成 .xlsx 文件：{report}")
+    if report is not None:  # refused before hours of checking, not after
+        if not report.resolve().parent.is_dir():
+            _fail(f"审核汇总所在的文件夹不存在：{report.resolve().parent}；没有审核任何文件")
+        try:
+            from .safety import check_not_open
+
+            check_not_open(report)
+        except WriteRefused as exc:
+            _fail(str(exc))
     cache_dir = None if no_cache else cache or (default_cache_dir(report) if report is not None else None)
     skip = tuple(p for p in (report, cache_dir) if p is not None)
     found = collect(paths, skip=skip)
