@@ -44,6 +44,7 @@ MANIFEST_VERSION = 1
 FORBIDDEN_FILE_CHARS = '<>:"/\\|?*'
 RESERVED_FILE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME_CHARS = 50  # of the project-name part: a full path stays well within Windows' 260 and Linux's 255 bytes
+MAX_NAME_BYTES = 150  # and of its UTF-8 (50 Chinese characters; fewer emoji): the temporary file's name still fits
 DEFAULT_NAME = "项目"
 
 
@@ -57,12 +58,14 @@ def default_outdir(book: Path) -> Path:
 def clean_file_part(name: str, max_chars: int = MAX_NAME_CHARS) -> str:
     """name made safe as part of a Windows file name: forbidden and control characters
     replaced by “_”, line breaks and runs of spaces by one space, no leading/trailing
-    spaces or dots, at most max_chars characters, never empty."""
+    spaces or dots, at most max_chars characters and MAX_NAME_BYTES bytes of UTF-8, never empty."""
     text = unicodedata.normalize("NFC", name or "")
     text = "".join("_" if _forbidden(ch) else ch for ch in text)
     text = re.sub(r"\s+", " ", text).strip(" .")
-    text = text[:max_chars].rstrip(" .")
-    return text or DEFAULT_NAME
+    text = text[:max_chars]
+    while len(text.encode("utf-8")) > MAX_NAME_BYTES:
+        text = text[:-1]
+    return text.rstrip(" .") or DEFAULT_NAME
 
 
 def _forbidden(ch: str) -> bool:
