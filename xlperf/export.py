@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import tempfile
 import unicodedata
@@ -33,7 +32,7 @@ from openpyxl import Workbook
 
 from . import layout as L
 from .model import ERROR, SEVERITY_LABELS, ProjectResult
-from .values import format_number, format_score
+from .values import format_score
 
 Progress = Callable[[str, int, int], None]  # (what, done, total), as in pipeline
 
@@ -233,10 +232,13 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
         if progress:
             progress("导出", i, len(results))
     report = run
+    from .safety import WriteRefused
+
     try:
         report.manifest = write_manifest(report, book, profile)
-    except OSError as exc:
-        raise ExportError(f"能写入的项目文件已在 {outdir} 中，但无法写入导出清单 {MANIFEST_NAME}（{_os_reason(exc)}）；"
+    except (OSError, WriteRefused) as exc:
+        reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise ExportError(f"能写入的项目文件已在 {outdir} 中，但无法写入导出清单 {MANIFEST_NAME}（{reason}）；"
                           "xlperf mail 需要这份清单：请腾出磁盘空间或检查写入权限后重新导出") from None
     return report
 
@@ -362,22 +364,13 @@ def write_manifest(report: ExportReport, book: Path, profile) -> Path:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write text (UTF-8) to a temporary file beside path, then rename it onto path."""
-    from .writers.save import TEMP_SUFFIX, _new_file_mode, remove_stale_temporaries, temporary_prefix
+    """Write text (UTF-8) the one way xlperf replaces a file (writers.save.replace_atomically: a temporary file
+    beside it, fsync, rename), without a .bak: every export writes its manifest anew. Raises WriteRefused."""
+    from .safety import writing_options
+    from .writers.save import replace_atomically
 
-    remove_stale_temporaries(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, _new_file_mode())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    with writing_options(backup=False):
+        replace_atomically(Path(path), lambda fh: fh.write(text.encode("utf-8")), lambda target: None)
 
 
 class ManifestError(Exception):
