@@ -412,7 +412,7 @@ def test_report_command_outdir_exit_codes_and_messages(tmp_path):
     res = runner.invoke(app, ["report", str(book), "--outdir", str(out)])
     assert res.exit_code == 0, res.output
     assert "已生成 2 份自评报告" in res.output
-    assert "“乡村道路养护”以下部分录入表中未填写，已按计算结果生成：1. 项目实施和预算执行情况及分析" in res.output
+    assert "“乡村道路养护”的自评报告中以下部分录入表中未填写，已按计算结果生成：1. 项目实施和预算执行情况及分析" in res.output
     assert sorted(p.name for p in out.iterdir()) == ["乡村道路养护_项目支出绩效自评报告.docx", "信息化运行维护_项目支出绩效自评报告.docx"]
     assert not list(tmp_path.glob("*_导出"))  # --outdir honoured
     # seed 000's error: written, said, exit 1

@@ -485,31 +485,47 @@ def report(
 
 
 def _print_reports(run) -> None:
-    table = Table(title=f"自评报告：{run.file}")
-    for title in ("项目名称", "总得分", "评价等级", "结果"):
-        table.add_column(title, overflow="fold")
-    for item in run.items:
-        if item.unused:
-            result = Text("尚未填写，未生成报告", style="dim")
-        elif item.skipped:
-            result = Text(f"未生成：{item.skipped}", style="red")
-        elif item.failed:
-            result = Text(f"失败：{item.failed}", style="red")
-        else:
-            result = item.docx.name + (f"、{item.pdf.name}" if item.pdf else "") + ("（有错误）" if item.errors else "")
-        table.add_row(*wrapped((item.name, item.total, item.grade, result)))
-    out.print(table)
+    def result(item):
+        return item.docx.name + (f"、{item.pdf.name}" if item.pdf else "") + ("（有错误）" if item.errors else "")
+
+    _print_run(f"自评报告：{run.file}", run.items, result, "未生成", "尚未填写，未生成报告")
     for item in run.written:
         if item.errors:
             err.print(Text.assemble(("注意：", "yellow"), f"“{item.name}”有 {item.errors} 个错误级问题，报告中的得分按所填内容计算"
                                     f"（总得分 {item.total}）；请用 xlperf recalc 查看并修正后重新生成报告"), highlight=False)
-    for item in run.written:
+    _print_generated(item for item in run.written)
+    _print_done(f"已生成 {len(run.written)} 份自评报告到 {run.outdir}", run.items, "未生成")
+
+
+def _print_run(title: str, items, result, refused: str, unused: str) -> None:
+    """export's and report's table: a row per project with its total, grade and what was written (result(item))
+    or why not (refused: 未导出, 未生成)."""
+    table = Table(title=title)
+    for heading in ("项目名称", "总得分", "评价等级", "结果"):
+        table.add_column(heading, overflow="fold")
+    for item in items:
+        if item.unused:
+            shown = Text(unused, style="dim")
+        elif item.skipped:
+            shown = Text(f"{refused}：{item.skipped}", style="red")
+        elif item.failed:
+            shown = Text(f"失败：{item.failed}", style="red")
+        else:
+            shown = result(item)
+        table.add_row(*wrapped((item.name, item.total, item.grade, shown)))
+    out.print(table)
+
+
+def _print_generated(items) -> None:
+    """Which sections of each report were written from the numbers (the input sheet left them blank)."""
+    for item in items:
         if item.generated:
-            out.print(f"“{item.name}”以下部分录入表中未填写，已按计算结果生成：{'、'.join(item.generated)}", highlight=False)
-    done = len(run.written)
-    problems = sum(1 for i in run.items if not i.ok and not i.unused)
-    out.print(f"已生成 {done} 份自评报告到 {run.outdir}" + (f"；{problems} 个项目未生成或失败（见上表）" if problems else ""),
-              highlight=False)
+            out.print(f"“{item.name}”的自评报告中以下部分录入表中未填写，已按计算结果生成：{'、'.join(item.generated)}", highlight=False)
+
+
+def _print_done(line: str, items, refused: str) -> None:
+    problems = sum(1 for i in items if not i.ok and not i.unused)
+    out.print(line + (f"；{problems} 个项目{refused}或失败（见上表）" if problems else ""), highlight=False)
 
 
 @app.command("mail")
@@ -545,28 +561,13 @@ app.add_typer(_addin_app, name="addin")
 
 
 def _print_export(report) -> None:
-    table = Table(title=f"导出：{report.file}")
-    for title in ("项目名称", "总得分", "评价等级", "结果"):
-        table.add_column(title, overflow="fold")
-    for item in report.items:
-        if item.unused:
-            result = Text("尚未填写，未导出", style="dim")
-        elif item.skipped:
-            result = Text(f"未导出：{item.skipped}", style="red")
-        elif item.failed:
-            result = Text(f"失败：{item.failed}", style="red")
-        else:
-            files = "、".join(p.name for p in (item.xlsx, item.pdf, item.report, item.report_pdf) if p)
-            result = files + ("（有错误，按 --force 导出）" if item.forced else "")
-        table.add_row(*wrapped((item.name, item.total, item.grade, result)))
-    out.print(table)
-    for item in report.items:
-        if item.report is not None and item.generated:
-            out.print(f"“{item.name}”的自评报告中以下部分录入表中未填写，已按计算结果生成：{'、'.join(item.generated)}",
-                      highlight=False)
-    done, problems = len(report.exported), sum(1 for i in report.items if not i.ok and not i.unused)
-    out.print(f"已导出 {done} 个项目到 {report.outdir}" + (f"；{problems} 个项目未导出或失败（见上表）" if problems else ""),
-              highlight=False)
+    def result(item):
+        files = "、".join(p.name for p in (item.xlsx, item.pdf, item.report, item.report_pdf) if p)
+        return files + ("（有错误，按 --force 导出）" if item.forced else "")
+
+    _print_run(f"导出：{report.file}", report.items, result, "未导出", "尚未填写，未导出")
+    _print_generated(item for item in report.items if item.report is not None)
+    _print_done(f"已导出 {len(report.exported)} 个项目到 {report.outdir}", report.items, "未导出")
 
 
 def _print_mail(report) -> None:
