@@ -406,6 +406,8 @@ _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
 _DTD_MARK = re.compile(b"|".join(re.escape(("<!" + word).encode(encoding)) for word in ("DOCTYPE", "ENTITY")
                                   for encoding in ("utf-8", "utf-16-le", "utf-16-be")), re.IGNORECASE)
 _DTD_MARK_LEN = 2 * len("<!DOCTYPE")
+_DTD_OPENERS = (b"<!", b"<\x00!", b"\x00<\x00!")
+_PROLOGUE_SLICE = 4096  # bytes handed to the pull parser at a time: it stops at the root element
 
 
 class XmlPrologue:
@@ -431,20 +433,23 @@ class XmlPrologue:
     def feed(self, chunk: bytes) -> None:
         if self.done or not chunk:
             return
-        if _DTD_MARK.search(self._tail + chunk):
+        window = self._tail + chunk
+        # the full scan only where a "<!" is (a comment, CDATA or a DOCTYPE; UTF-16 too): most parts have none
+        if any(mark in window for mark in _DTD_OPENERS) and _DTD_MARK.search(window):
             self.dtd = self.done = True
             return
         self._tail = chunk[-_DTD_MARK_LEN:]
         if self._parser is None:  # past a syntax error: the bytes are scanned to the end
             return
         try:
-            self._parser.feed(chunk)
-            for _, element in self._parser.read_events():
-                docinfo = element.getroottree().docinfo
-                self.dtd = bool(docinfo.doctype) or docinfo.internalDTD is not None or docinfo.externalDTD is not None
-                self.done = True
-                self._parser = None
-                return
+            for start in range(0, len(chunk), _PROLOGUE_SLICE):  # parsed only as far as the root element
+                self._parser.feed(chunk[start:start + _PROLOGUE_SLICE])
+                for _, element in self._parser.read_events():
+                    docinfo = element.getroottree().docinfo
+                    self.dtd = bool(docinfo.doctype) or docinfo.internalDTD is not None or docinfo.externalDTD is not None
+                    self.done = True
+                    self._parser = None
+                    return
         except self._syntax_error:
             self._parser = None  # not well-formed before its root: every parser reading it fails as well
 

@@ -517,13 +517,15 @@ def follow_print_areas(package: Package, wanted: dict[str, str], marker: str) ->
     workbook = package.main_document()
     root = package.xml(workbook)
     names = root.find(_M + "definedNames")
+    by_sheet: dict[str, dict[str, etree._Element]] = {}  # localSheetId → name → element
+    for el in [] if names is None else names.findall(_M + "definedName"):
+        by_sheet.setdefault(el.get("localSheetId") or "", {})[el.get("name") or ""] = el
     changed: list[str] = []
     for title, area in wanted.items():
         index = titles.get(title)
         if index is None:
             continue
-        own = {} if names is None else {el.get("name"): el for el in names.findall(_M + "definedName")
-                                         if el.get("localSheetId") == str(index)}
+        own = by_sheet.get(str(index), {})
         printed, recorded = own.get(PRINT_AREA), own.get(marker)
         printed_text = None if printed is None else printed.text
         recorded_text = None if recorded is None else recorded.text
