@@ -552,13 +552,15 @@ def keyword_reading(row: AnnexRow, profile: Profile) -> KeywordReading | None:
 
 
 def _published_matches(row: AnnexRow, rate: Decimal, scores: set[Decimal]) -> bool | None:
-    """Whether the published 得分 (else 完成率) agrees with this reading; None when neither is published."""
+    """Whether the published 得分 and 完成率 (those published) agree with this reading; None when neither is.
+    Both count: with a small weight both readings round to the same 得分, and only the 完成率 tells them apart."""
+    agree = []
     if row.score is not None:
         published = _published_number(row.score.value)
-        return published is not None and half_up(published, CENT) in scores
+        agree.append(published is not None and half_up(published, CENT) in scores)
     if row.rate is not None:
-        return any(_same_at(points, rate * HUNDRED, places) for points, places in _rate_readings(row.rate))
-    return None
+        agree.append(any(_same_at(points, rate * HUNDRED, places) for points, places in _rate_readings(row.rate)))
+    return all(agree) if agree else None
 
 
 def _reading_text(reading: tuple[Decimal, Decimal | None], verb: str = "") -> str:
