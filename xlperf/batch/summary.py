@@ -81,22 +81,24 @@ def _where(f: dict) -> str:
     return f"{sheet}!{cell}" if sheet and cell and not cell.startswith(("R", "段落")) else f"{sheet} {cell}".strip()
 
 
-def _grade_band(label):
+def _grade_band(label, profile):
     """A published grade as the band the rules name it (优 → 优秀, “良好” → 良好); an unknown label as written."""
     from ..check import grade_rank
-    from ..profiles import load_profile
 
     if not isinstance(label, str) or not label.strip():
         return None
-    rank = grade_rank(label, load_profile())
-    return load_profile().grade_labels[rank] if rank is not None else label.strip()
+    rank = grade_rank(label, profile)
+    return profile.grade_labels[rank] if rank is not None else label.strip()
 
 
 def _distribution(summary, detail):
     import pandas as pd
 
     tables = summary[summary["工作表"].notna()]
-    published = tables["填报等级"].map(_grade_band).fillna(NO_GRADE).value_counts()
+    from ..profiles import load_profile
+
+    profile = load_profile()  # once, not once per table
+    published = tables["填报等级"].map(lambda label: _grade_band(label, profile)).fillna(NO_GRADE).value_counts()
     recomputed = tables["复核等级"].fillna(NO_GRADE).value_counts()
     grades = [g for g in GRADE_ORDER if g in published or g in recomputed]
     grades += sorted(g for g in set(published.index) | set(recomputed.index) if g not in grades)
