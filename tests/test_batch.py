@@ -21,7 +21,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from xlperf.batch.cache import ResultCache, content_key
+from xlperf.batch.cache import ResultCache, content_digest
 from xlperf.batch.files import collect
 from xlperf.batch.job import CRASHED, NEEDS_CONVERT, TIMED_OUT, TOO_LARGE, UNREADABLE, Job, Options, check_file
 from xlperf.batch.run import run_pool
@@ -310,15 +310,16 @@ def test_a_rerun_checks_only_what_is_new(tmp_path):
 
 def test_cache_keeps_no_result_that_says_nothing_about_the_file(tmp_path):
     cache = ResultCache(tmp_path / "c")
-    key = content_key("v1", data=b"abc")
-    assert key != content_key("v2", data=b"abc")
+    digest = content_digest(b"abc")
     for code in (TIMED_OUT, CRASHED, TOO_LARGE, NEEDS_CONVERT):
-        cache.put(key, {"file": "a", "tables": [], "findings": [{"code": code}]})
-        assert cache.get(key, "a") is None
-    cache.put(key, {"file": "a", "tables": [{"sheet": "S"}], "findings": []})
-    assert cache.get(key, "b") == {"file": "b", "tables": [{"sheet": "S"}], "findings": []}
-    (tmp_path / "c" / key[:2] / f"{key}.json").write_text("{broken")
-    assert cache.get(key, "a") is None
+        cache.put("v1", digest, {"file": "a", "tables": [], "findings": [{"code": code}]})
+        assert cache.get("v1", digest, "a") is None
+    cache.put("v1", digest, {"file": "a", "tables": [{"sheet": "S"}], "findings": []})
+    assert cache.get("v1", digest, "b") == {"file": "b", "tables": [{"sheet": "S"}], "findings": []}
+    assert cache.get("v2", digest, "b") is None  # other options: another entry
+    (entry,) = (tmp_path / "c").glob("*/*.json")
+    entry.write_text("{broken")
+    assert cache.get("v1", digest, "a") is None
 
 
 def test_bad_invocations_exit_2_and_write_nothing(tmp_path, monkeypatch):
@@ -359,74 +360,6 @@ def test_progress_shows_files_per_second_and_the_time_left():
         cli.err = saved
     shown = stream.getvalue()
     assert "4/10" in shown and "个/秒" in shown and "剩余" in shown
-
-
-# ---- Dask -------------------------------------------------------------------------------------
-distributed = pytest.importorskip("distributed")
-
-
-def test_a_local_cluster_gives_the_same_summary_as_the_pool(mixed, local_run, tmp_path):
-    from distributed import LocalCluster
-
-    report = tmp_path / "审核汇总.xlsx"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        result = run(*batch_args(mixed, report, "--scheduler", cluster.scheduler_address))
-    assert result.exit_code == 1, result.stdout
-    assert same_cells(report, local_run[1]) == []
-
-
-def test_dask_scheduler_and_workers_as_processes_with_one_killed_mid_run(mixed, local_run, tmp_path):
-    """`dask scheduler` and three `dask worker`s on 127.0.0.1, files sent as bytes; one worker is killed
-    once results come in: its files run elsewhere and every file is reported once, as the pool did."""
-    dask = shutil.which("dask") or pytest.skip("dask command not installed")
-    scheduler_file = tmp_path / "scheduler.json"
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(scheduler_file)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
-    try:
-        for _ in range(300):
-            if scheduler_file.exists() and scheduler_file.stat().st_size:
-                break
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
-        workers = [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                     "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for _ in range(3)]
-        procs += workers
-        with distributed.Client(address, timeout="30s") as client:
-            client.wait_for_workers(3, timeout=60)
-        cache = tmp_path / "cache"
-        report = tmp_path / "审核汇总.xlsx"
-
-        def kill_when_results_come():
-            for _ in range(1200):
-                if cache.is_dir() and sum(1 for _ in cache.rglob("*.json")) >= 20:
-                    workers[0].send_signal(signal.SIGKILL)
-                    return
-                time.sleep(0.05)
-
-        killer = threading.Thread(target=kill_when_results_come, daemon=True)
-        killer.start()
-        args = [a for a in batch_args(mixed, report, "--scheduler", address, "--send-files", "--json-lines",
-                                      "--cache", cache) if a != "--no-cache"]
-        result = run(*args)
-        killer.join(5)
-        assert workers[0].poll() is not None, "the worker was not killed mid-run"
-        assert result.exit_code == 1
-        lines = [json.loads(line)["file"] for line in result.stdout.splitlines()]
-        assert sorted(lines) == sorted(str(f) for f in collect([mixed]).files)  # every file exactly once
-        assert same_cells(report, local_run[1]) == []
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
 
 
 @pytest.mark.libreoffice

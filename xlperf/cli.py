@@ -342,6 +342,7 @@ def check(
     可在本机多进程或 Dask 集群上运行。"""
     from .batch.files import GLOB_CHARS
 
+    _check_limits(time_limit, max_size)
     batch = (len(paths) > 1 or any(p.is_dir() or (not p.exists() and any(c in str(p) for c in GLOB_CHARS)) for p in paths)
              or any(v is not None for v in (report, scheduler, workers, cache)) or json_lines or send_files)
     if not batch:
@@ -355,6 +356,20 @@ def check(
                       max_bytes=int(max_size * 1024 * 1024), time_limit=time_limit)
     _check_batch(paths, options, workers=workers, scheduler=scheduler, report=report, json_lines=json_lines,
                  send_files=send_files, cache=cache, no_cache=no_cache)
+
+
+MAX_TIME_LIMIT = 7 * 24 * 3600.0  # seconds: a week per file is already no limit
+MAX_SIZE_MB = 16 * 1024.0  # a file is read into memory to be checked
+
+
+def _check_limits(time_limit: float, max_size: float) -> None:
+    """--time-limit and --max-size as finite numbers in their range (click lets inf and nan through)."""
+    import math
+
+    if not (math.isfinite(time_limit) and 0 < time_limit <= MAX_TIME_LIMIT):
+        _fail(f"--time-limit 应为 0.1 到 {MAX_TIME_LIMIT:g} 之间的秒数（如 120），不能是“{time_limit:g}”；没有审核任何文件")
+    if not (math.isfinite(max_size) and 0 < max_size <= MAX_SIZE_MB):
+        _fail(f"--max-size 应为 0.001 到 {MAX_SIZE_MB:g} 之间的 MB 数（如 50），不能是“{max_size:g}”；没有审核任何文件")
 
 
 def _check_one(file: Path, as_json: bool, profile: str, password, convert: bool, crosscheck: bool) -> None:
@@ -671,7 +686,9 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
     found = collect(paths, skip=skip)
     if found.missing:
         _fail("找不到：" + "、".join(found.missing) + "；没有审核任何文件")
-    if not found.files:
+    if report is not None:
+        _check_report_target(report, found.files)
+    if not found.files and not found.problems:
         named = f"“{paths[0]}”是文件夹，其中" if len(paths) == 1 and paths[0].is_dir() else "给出的路径中"
         _fail(f"{named}（含子文件夹）没有可审核的文件（.xlsx、.xlsm、.docx；加 --convert 时还有 .xls、.et、.ods、.doc、.wps）")
     if scheduler:
@@ -683,10 +700,16 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
 
     def on_result(result: dict) -> None:
         if json_lines:
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.write(_json_line(result) + "\n")
             sys.stdout.flush()
         progress.advance()
 
+    from .batch.job import file_result
+
+    unwalked = [file_result(path, code, message) for path, code, message in found.problems]
+    for result in unwalked:  # a folder or link that could not be walked: a row, first
+        if json_lines:
+            sys.stdout.write(_json_line(result) + "\n")
     try:
         done = run_batch(list(found.files), options, workers=workers or default_workers(), scheduler=scheduler,
                          send_files=send_files, cache=ResultCache(cache_dir) if cache_dir else None,
@@ -696,16 +719,44 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
         _fail(f"无法连接 Dask 调度器 {scheduler}：{exc}；没有审核任何文件" if scheduler else f"无法审核：{exc}")
     finally:
         progress.close()
-    results = list(done.results)
+    results = unwalked + list(done.results)
     if report is not None:
         try:
             with writing_options(backup=False):
                 write_summary(results, report)
         except WriteRefused as exc:
             _fail(str(exc))
-    _print_batch(results, done, report, cache_dir, stream=err if json_lines else out)
+    _print_batch(results, done, report, cache_dir, stream=err if json_lines else out, skipped=found.summaries)
     errors = any(f["severity"] == ERROR for r in results for f in r["findings"])
     raise typer.Exit(EXIT_FINDINGS if errors else EXIT_OK)
+
+
+def _json_line(result: dict) -> str:
+    """One --json-lines line. A path that is no UTF-8 (a GBK name) keeps its exact bytes: its lone surrogates
+    written as JSON escapes (\\udcxx; json.loads gives the path back, os.fsencode its bytes), never raw."""
+    import re
+
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(result, ensure_ascii=False))
+
+
+def _check_report_target(report: Path, files) -> None:
+    """--report never replaces a file being checked, nor any workbook but an earlier 审核汇总 of xlperf."""
+    import os
+
+    from .batch.files import shown_name
+    from .batch.summary import is_batch_summary
+
+    name = shown_name(str(report))
+    for f in files:
+        try:
+            same = os.path.samefile(f, report)
+        except OSError:
+            same = False
+        if same or f.resolve() == report.resolve():
+            _fail(f"审核汇总“{name}”是要审核的文件之一，不能写在它上面；请用 --report 指定另一个文件名。没有审核任何文件")
+    if (report.exists() or report.is_symlink()) and not is_batch_summary(report):
+        _fail(f"“{name}”已存在，且不是 xlperf 写出的审核汇总；为免覆盖，没有审核任何文件。"
+              "请用 --report 指定新的文件名，或先把该文件移走")
 
 
 class _BatchProgress:
@@ -736,14 +787,25 @@ class _RateColumn(TextColumn):
         return Text("— 个/秒" if speed is None else f"{speed:.1f} 个/秒")
 
 
-def _print_batch(results: list[dict], done, report: Path | None, cache_dir: Path | None, stream: Console) -> None:
-    from .batch.job import FILE_CODES
+def _print_batch(results: list[dict], done, report: Path | None, cache_dir: Path | None, stream: Console,
+                 skipped=()) -> None:
+    from .batch.files import shown_name
+    from .batch.job import FILE_CODES, FOLDER_CODES
 
-    tables = sum(len(r["tables"]) for r in results)
-    with_errors = [r for r in results if any(f["severity"] == ERROR for f in r["findings"])]
-    unchecked = [r for r in results if any(f["code"] in FILE_CODES for f in r["findings"])]
-    stream.print(f"审核了 {len(results)} 个文件（找到 {tables} 张表）：{len(with_errors)} 个文件有错误，"
-                 f"{len(unchecked)} 个文件未能审核（无法读取、过大、超时等）。", highlight=False)
+    folders = [r for r in results if any(f["code"] in FOLDER_CODES for f in r["findings"])]
+    files = [r for r in results if not any(r is f for f in folders)]
+    tables = sum(len(r["tables"]) for r in files)
+    with_errors = [r for r in files if any(f["severity"] == ERROR for f in r["findings"])]
+    unchecked = [r for r in files if any(f["code"] in FILE_CODES for f in r["findings"])]
+    stream.print(f"审核了 {len(files)} 个文件（找到 {tables} 张表）：{len(with_errors)} 个文件有错误，"
+                 f"{len(unchecked)} 个文件未能审核（无法读取、不是普通文件、过大、超时等）。", highlight=False)
+    if folders:
+        stream.print(f"另有 {len(folders)} 个文件夹或链接未能读取或未进入，其中的文件没有审核（每个一行，见审核汇总）：", highlight=False)
+        for r in folders:
+            stream.print(f"  {shown_name(r['file'])}：{r['findings'][0]['message']}", highlight=False)
+    if skipped:
+        stream.print(f"跳过了 {len(skipped)} 个 xlperf 此前写出的审核汇总（不审核）："
+                     + "、".join(shown_name(str(p)) for p in skipped), highlight=False)
     if done.cached:
         stream.print(f"其中 {done.cached} 个文件与上次相同，沿用保存的结果（{cache_dir}；--no-cache 全部重新审核）。",
                      highlight=False)
@@ -754,11 +816,11 @@ def _print_batch(results: list[dict], done, report: Path | None, cache_dir: Path
         for r in with_errors[:20]:
             first = next(f for f in r["findings"] if f["severity"] == ERROR)
             place = " ".join(x for x in (first["sheet"], first["cell"]) if x)
-            table.add_row(Wrapped(r["file"]), str(sum(f["severity"] == ERROR for f in r["findings"])),
+            table.add_row(Wrapped(shown_name(r["file"])), str(sum(f["severity"] == ERROR for f in r["findings"])),
                           Wrapped(f"{place}：{first['message']}" if place else first["message"]))
         stream.print(table)
     if report is not None:
-        stream.print(f"审核汇总：{report}（每张表一行；问题明细、分布图见其他工作表）", highlight=False)
+        stream.print(f"审核汇总：{shown_name(str(report))}（每张表一行；问题明细、分布图见其他工作表）", highlight=False)
 
 
 def _print_check(report) -> None:

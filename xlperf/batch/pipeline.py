@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
-from .cache import ResultCache, content_key
-from .job import Job, Options
+from .cache import ResultCache, content_digest
+from .job import CHECKED_SHA256, Job, NotRegular, Options, TooLarge, read_regular
 from .run import run_cluster, run_pool
 
 
@@ -26,13 +26,15 @@ def run_batch(files: list[Path], options: Options, *, workers: int, scheduler: s
               send_files: bool = False, cache: ResultCache | None = None,
               on_result: Callable[[dict], None] | None = None) -> BatchResults:
     jobs = make_jobs(files, options)
+    fingerprint = options.fingerprint()
+    if cache is not None:  # each result carries the SHA-256 of the bytes its worker checked: kept under that
+        jobs = [dataclasses.replace(job, keep=True) for job in jobs]
     results: list[dict | None] = [None] * len(jobs)
-    keys: list[str | None] = [None] * len(jobs)
     todo: list[int] = []
     for i, job in enumerate(jobs):
         if cache is not None:
-            keys[i] = _key(job)
-            hit = cache.get(keys[i], job.file) if keys[i] else None
+            digest = _digest(job)
+            hit = cache.get(fingerprint, digest, job.file) if digest else None
             if hit is not None:
                 results[i] = hit
                 if on_result:
@@ -44,19 +46,19 @@ def run_batch(files: list[Path], options: Options, *, workers: int, scheduler: s
               else run_pool(pending, workers))
     for k, result in runner:
         i = todo[k]
+        digest = result.pop(CHECKED_SHA256, None)
         results[i] = result
-        if cache is not None and keys[i]:
-            cache.put(keys[i], result)
+        if cache is not None and isinstance(digest, str):
+            cache.put(fingerprint, digest, result)
         if on_result:
             on_result(result)
     return BatchResults(tuple(results), checked=len(todo), cached=len(jobs) - len(todo))
 
 
-def _key(job: Job) -> str | None:
-    """The cache key of the file's content (None when it cannot be read or is refused by size anyway)."""
+def _digest(job: Job) -> str | None:
+    """The SHA-256 of the file's content, to look its result up (None when it is no regular file within the
+    size limit, or cannot be read: the worker says why)."""
     try:
-        if Path(job.path).stat().st_size > job.options.max_bytes:
-            return None
-        return content_key(job.options.fingerprint(), Path(job.path))
-    except OSError:
+        return content_digest(read_regular(job.path, job.options.max_bytes))
+    except (OSError, NotRegular, TooLarge):
         return None

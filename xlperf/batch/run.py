@@ -19,7 +19,6 @@ from collections import deque
 import os
 import uuid
 from concurrent.futures import FIRST_COMPLETED, wait
-from pathlib import Path
 from typing import Iterator
 
 from .job import CRASHED, Job, check_file, file_result
@@ -166,7 +165,9 @@ def run_cluster(jobs: list[Job], scheduler: str, send_files: bool = False,
 
 
 def _with_data(job: Job) -> Job:
+    from .job import NotRegular, TooLarge, read_regular
+
     try:
-        return dataclasses.replace(job, data=Path(job.path).read_bytes())
-    except OSError:
-        return job  # the worker reports the file as unreadable, as it would here
+        return dataclasses.replace(job, data=read_regular(job.path, job.options.max_bytes))
+    except (OSError, NotRegular, TooLarge):
+        return job  # nothing read: the worker reports the file (not regular, too large, unreadable)

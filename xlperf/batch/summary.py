@@ -2,6 +2,10 @@
 then given what a reviewer works with: links to each file, number formats, auto-filter and a frozen
 header on every sheet, and native Excel charts on 分布. Written atomically.
 
+Nothing a submitter typed becomes a formula: every text cell is stored as text (writers.cells.set_text),
+even one starting with = + - @, TAB or CR, file names and link texts included; a file is shown by
+files.shown_name (GBK names decoded, bidi controls dropped) and linked by a cell hyperlink to its real path.
+
     审核汇总   one row per table found (a file without a table: one row with its reason)
     问题明细   one row per finding, linked to its file (and, in a workbook, to its cell)
     分布       评价等级 published vs recomputed, errors by code, tables and errors by 主管部门
@@ -48,12 +52,17 @@ def _owner(tables: list[dict], finding: dict) -> int:
 
 
 def frames(results: list[dict]):
-    """The three sheets' DataFrames (and the link targets of the first two), from results in file order."""
+    """The three sheets' DataFrames, from results in file order (files shown by shown_name; the real paths,
+    which the links go to, in each frame's attrs["files"])."""
     import pandas as pd
 
+    from .files import shown_name
+
     summary, detail = [], []
+    summary_files, detail_files = [], []
     for result in results:
-        file = result["file"]
+        real = result["file"]
+        file = shown_name(real)
         tables, findings = result.get("tables") or [], result.get("findings") or []
         counts = [Counter() for _ in tables] or [Counter()]
         first_error: list[str | None] = [None] * len(counts)
@@ -62,10 +71,12 @@ def frames(results: list[dict]):
             counts[k][f["severity"]] += 1
             if f["severity"] == ERROR and first_error[k] is None:
                 first_error[k] = f"{_where(f)}：{f['message']}" if _where(f) else f["message"]
+            detail_files.append(real)
             detail.append({"文件": file, "级别": SEVERITY_LABELS.get(f["severity"], f["severity"]), "代码": f["code"],
                            "工作表": f.get("sheet") or "", "位置": f.get("cell") or "", "说明": f["message"],
                            "填报值": f.get("published"), "应为": f.get("expected"), "项目名称": f.get("project")})
         for k, t in enumerate(tables or [{}]):
+            summary_files.append(real)
             summary.append({"文件": file, "工作表": t.get("sheet"), "预算单位": t.get("unit"),
                             "主管部门": t.get("department"), "项目名称": t.get("project"), "表样": t.get("form"),
                             "填报总分": _score(t.get("published_total")), "填报等级": t.get("published_grade"),
@@ -73,6 +84,7 @@ def frames(results: list[dict]):
                             "错误数": counts[k][ERROR], "警告数": counts[k][WARNING], "首个错误": first_error[k]})
     summary_df = pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS))
     detail_df = pd.DataFrame(detail, columns=list(DETAIL_COLUMNS))
+    summary_df.attrs["files"], detail_df.attrs["files"] = summary_files, detail_files
     return summary_df, detail_df, _distribution(summary_df, detail_df)
 
 
@@ -129,8 +141,8 @@ def summary_bytes(results: list[dict], report: Path) -> bytes:
             places[name] = (column + 1, len(df), len(df.columns))
             column += len(df.columns) + 1
         book = writer.book
-        _finish(book[SUMMARY_SHEET], report, links=summary_df["文件"].tolist())
-        _finish(book[DETAIL_SHEET], report, links=detail_df["文件"].tolist(),
+        _finish(book[SUMMARY_SHEET], report, links=summary_df.attrs["files"])
+        _finish(book[DETAIL_SHEET], report, links=detail_df.attrs["files"],
                 cells=list(zip(detail_df["工作表"], detail_df["位置"])))
         _finish(book[CHART_SHEET], report)
         _charts(book[CHART_SHEET], places)
@@ -143,6 +155,12 @@ def _link(file: str, report: Path, sheet: str = "", cell: str = "") -> str:
     except ValueError:  # another drive (Windows)
         target = str(Path(file).resolve())
     target = target.replace(os.sep, "/")
+    try:
+        target.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is no UTF-8 (GBK): its bytes percent-encoded, as a URI holds them
+        from urllib.parse import quote
+
+        target = quote(os.fsencode(target), safe="/")
     if sheet and cell and cell[:1].isalpha() and not cell.startswith(("R", "段落")) and Path(file).suffix.lower() in (
             ".xlsx", ".xlsm"):
         quoted = sheet.replace("'", "''")
@@ -154,8 +172,12 @@ def _finish(ws, report: Path, links=None, cells=None) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    from ..writers.cells import print_one_page_wide
+    from ..writers.cells import print_one_page_wide, set_text
 
+    for row in ws.iter_rows():  # pandas wrote "=1+1.xlsx" as a formula: text stays text
+        for cell in row:
+            if isinstance(cell.value, str):
+                set_text(cell, cell.value)
     head_fill = PatternFill("solid", fgColor="DDE5F0")
     for cell in ws[1]:
         if cell.value is not None:
@@ -207,6 +229,29 @@ def _charts(ws, places: dict) -> None:
         chart.set_categories(categories)
         ws.add_chart(chart, f"L{row}")
         row += math.ceil(chart.height / 0.53) + 2
+
+
+def is_batch_summary(path: Path) -> bool:
+    """Whether path is a 审核汇总 written by xlperf (its sheets are exactly 审核汇总, 问题明细, 分布), read from the
+    package's workbook part alone; nothing is read from what is no regular file of a sensible size."""
+    import zipfile
+
+    from defusedxml import ElementTree
+
+    from .job import NotRegular, TooLarge, open_regular
+
+    try:
+        with open_regular(path, 1 << 30) as fh, zipfile.ZipFile(fh) as zf:
+            info = zf.getinfo("xl/workbook.xml")
+            if info.file_size > 1 << 20:
+                return False
+            root = ElementTree.fromstring(zf.read(info))
+    except (OSError, NotRegular, TooLarge):
+        return False
+    except Exception:  # noqa: BLE001 - a damaged zip or XML, a bomb defusedxml refuses: no summary of ours
+        return False
+    names = [el.get("name") for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "sheet"]
+    return names == [SUMMARY_SHEET, DETAIL_SHEET, CHART_SHEET]
 
 
 def write_summary(results: list[dict], report: Path) -> Path:
