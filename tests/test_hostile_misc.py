@@ -6,6 +6,7 @@ file is unchanged unless the command succeeded. (`serve`'s request limits: tests
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,50 @@ def test_form_given_on_the_command_line_overrides_an_unknown_marker(tmp_path):
     wb.save(path)
     result = run("recalc", path, "--form", "national")
     assert result.exit_code in (0, 1), result.output
+
+
+# ---- the command line's path messages -------------------------------------------------------------
+PATH_COMMANDS = [("recalc",), ("export",), ("report",), ("check",), ("mail", "--dry-run"),
+                 ("add-project", "--name", "新项目"), ("remove-project", "--name", "项目1")]
+
+
+def _balanced(message: str) -> bool:
+    """Every “ closed by a ” (and 「 by 」) in order, never nested."""
+    for opening, closing in ("“”", "「」"):
+        depth = 0
+        for ch in message:
+            depth += (ch == opening) - (ch == closing)
+            if depth not in (0, 1):
+                return False
+        if depth:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("command", PATH_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("make, phrase", [
+    (lambda d: d / "不存在.xlsx", "找不到文件“"),
+    (lambda d: d / 'it\'s "quoted".xlsx', "找不到文件“"),
+    (lambda d: (d / 'folder "x"').mkdir() or d / 'folder "x"', "是文件夹"),
+    (lambda d: Path(""), "是文件夹"),
+], ids=["missing", "quotes", "folder", "empty"])
+def test_path_messages_are_chinese_with_balanced_quotes(tmp_path, monkeypatch, command, make, phrase):
+    monkeypatch.chdir(tmp_path)
+    path = make(tmp_path)
+    result = run(command[0], path, *command[1:])
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("错误：") and phrase in message, message
+    assert "Traceback" not in result.output and not re.search(r"[A-Za-z]{4,} (?:path|file|exist)", message), message
+    assert _balanced(message), message
+    shown = str(path) or "."
+    assert f"“{shown}”" in message, message  # the path itself, whole, between one pair of quotes
+    assert list(tmp_path.iterdir()) == ([path] if path.name.startswith("folder") else [])  # nothing written
+
+
+def test_a_click_error_from_an_environment_variable_is_chinese():
+    from xlperf.cli_chinese import error_message
+
+    message = error_message("Invalid value for '--max-size' (env var: 'XLPERF_SERVE_MAX_SIZE'): "
+                            "Input should be greater than or equal to 0.001")
+    assert message == "--max-size（或环境变量 XLPERF_SERVE_MAX_SIZE）的值无效：应不小于 0.001"

@@ -670,7 +670,7 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
     skip = tuple(p for p in (report, cache_dir) if p is not None)
     found = collect(paths, skip=skip)
     if found.missing:
-        _fail("找不到：" + "、".join(found.missing) + "；没有审核任何文件")
+        _fail("找不到：" + "、".join(f"“{m}”" for m in found.missing) + "；没有审核任何文件")
     if not found.files:
         named = f"“{paths[0]}”是文件夹，其中" if len(paths) == 1 and paths[0].is_dir() else "给出的路径中"
         _fail(f"{named}（含子文件夹）没有可审核的文件（.xlsx、.xlsm、.docx；加 --convert 时还有 .xls、.et、.ods、.doc、.wps）")

@@ -50,6 +50,8 @@ DEFAULT_NAME = "项目"
 def default_outdir(book: Path) -> Path:
     """Where export writes (and mail reads) when no --outdir is given: “<工作簿名>_导出” beside the workbook."""
     book = Path(book)
+    if not book.name:  # "", "." or "/": no workbook name (reading it is refused with its own message)
+        return book / "工作簿_导出"
     return book.with_name(f"{book.stem}_导出")
 
 
