@@ -111,3 +111,51 @@ def test_a_click_error_from_an_environment_variable_is_chinese():
     message = error_message("Invalid value for '--max-size' (env var: 'XLPERF_SERVE_MAX_SIZE'): "
                             "Input should be greater than or equal to 0.001")
     assert message == "--max-size（或环境变量 XLPERF_SERVE_MAX_SIZE）的值无效：应不小于 0.001"
+
+
+# ---- Excel's escaped control characters (_x000B_, _x0007_) ------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from openpyxl.utils.escape import escape  # noqa: E402
+
+from xlperf import layout as L  # noqa: E402
+from xlperf.export import clean_file_part  # noqa: E402
+from xlperf.report.content import clean, one_line  # noqa: E402
+
+CONTROLS = st.text(alphabet=st.sampled_from(["信", "息", "a", " ", "_", "x", "\x07", "\x0b", "\x0c", "\x1b", "\x01",
+                                             "\t", "\n"]), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(CONTROLS)
+def test_an_escaped_control_character_is_treated_as_the_character(text):
+    escaped = escape(text)  # what Excel writes for it, and openpyxl hands over undecoded
+    assert clean_file_part(escaped) == clean_file_part(text)
+    assert clean(escaped) == clean(text) and one_line(escaped) == one_line(text)
+    assert L.printable_name(escaped) == L.printable_name(text)
+
+
+def test_an_escape_of_a_printable_character_stays_as_typed():
+    assert L.decode_control_escapes("A_x0041_B_x4E2D_") == "A_x0041_B_x4E2D_"
+    assert clean_file_part("铃_x0007_声") == "铃_声" and clean("铃_x0007_声") == "铃声"
+
+
+def test_escaped_control_characters_never_reach_file_names_or_the_report(tmp_path):
+    import zipfile
+
+    path = _book(tmp_path)
+    wb = load_workbook(path)
+    ws = next(ws for ws in wb.worksheets if ws["A1"].value == L.INPUT_TITLE)
+    ws[L.NAME_CELL] = "信息化_x000B_运维_x0007_项目"  # as Excel stores a vertical tab and a bell typed into it
+    wb.save(path)
+    result = run("report", path)
+    assert result.exit_code in (0, 1), result.output
+    result = run("export", path)
+    assert result.exit_code in (0, 1), result.output
+    written = [p for p in (tmp_path / "book_导出").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".docx" for p in written) and any(p.suffix == ".xlsx" for p in written)
+    assert all("_x00" not in p.name and "信息化 运维_项目" in p.name for p in written if p.suffix in (".docx", ".xlsx")
+               and "信息化" in p.name), [p.name for p in written]
+    (docx,) = [p for p in written if p.suffix == ".docx"]
+    with zipfile.ZipFile(docx) as z:
+        document = z.read("word/document.xml").decode("utf-8")
+    assert "_x000B_" not in document and "_x0007_" not in document and "信息化运维项目" in document

@@ -60,7 +60,7 @@ def clean_file_part(name: str, max_chars: int = MAX_NAME_CHARS) -> str:
     """name made safe as part of a Windows file name: forbidden and control characters
     replaced by “_”, line breaks and runs of spaces by one space, no leading/trailing
     spaces or dots, at most max_chars characters and MAX_NAME_BYTES bytes of UTF-8, never empty."""
-    text = unicodedata.normalize("NFC", name or "")
+    text = unicodedata.normalize("NFC", L.decode_control_escapes(name or ""))
     text = "".join("_" if _forbidden(ch) else ch for ch in text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     text = text[:max_chars]
