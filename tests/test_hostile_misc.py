@@ -159,3 +159,20 @@ def test_escaped_control_characters_never_reach_file_names_or_the_report(tmp_pat
     with zipfile.ZipFile(docx) as z:
         document = z.read("word/document.xml").decode("utf-8")
     assert "_x000B_" not in document and "_x0007_" not in document and "信息化运维项目" in document
+
+
+# ---- remove-project and the user's formulas that refer to its sheet ---------------------------------
+def test_remove_project_warns_about_a_user_formula_referring_to_the_removed_sheet(tmp_path):
+    path = _book(tmp_path, projects=2)
+    wb = load_workbook(path)
+    inputs = [ws for ws in wb.worksheets if ws["A1"].value == L.INPUT_TITLE]
+    removed, kept = inputs[0].title, inputs[1].title
+    mine = wb.create_sheet("我的汇总")
+    mine["C3"] = f"='{removed}'!B2"
+    mine["D4"] = f"={kept}!B2"
+    wb.save(path)
+    result = run("remove-project", path, "--name", removed)
+    assert result.exit_code == 0, result.output
+    assert f"我的汇总!C3 的公式引用了已删除的工作表“{removed}”" in result.stderr
+    assert "D4" not in result.stderr
+    assert removed not in load_workbook(path).sheetnames
