@@ -252,6 +252,8 @@ def remove_project(
                    and annex_project_name(wb[n]) == project]
         rows = [r for r, record in project_list_rows(wb) if record.get("sheet") == sheet.title
                 or (not record.get("sheet") and record.get("name") == project)]
+        referring = _formulas_referring_to(wb, [sheet.title, *annexes], skip={*generated_sheet_names(wb),
+                                                                                 *(ws.title for ws in input_sheets(wb))})
         for title in [sheet.title, *annexes]:
             del wb[title]
         if rows:
@@ -261,6 +263,32 @@ def remove_project(
                         *(f"项目清单第 {r} 行" for r in rows)])
     out.print(f"已从 {book.name} 删除项目“{project}”：{removed}。请重新运行 xlperf recalc {book.name} 更新汇总和校验结果",
               highlight=False)
+    for where, title in referring:
+        err.print(Text.assemble(("注意：", "yellow"), f"{where} 的公式引用了已删除的工作表“{title}”，在 Excel 中将显示 #REF!；"
+                                "请修改该公式"), highlight=False)
+
+
+def _formulas_referring_to(wb, titles: list[str], skip: set[str]) -> list[tuple[str, str]]:
+    """(sheet!cell, title) for each formula in the user's own sheets (not in skip nor titles) that refers to a
+    sheet about to be removed."""
+    import re
+
+    patterns = [(t, re.compile(r"(?:'" + re.escape(t.replace("'", "''")) + r"'|(?<![\w.])" + re.escape(t) + r")!",
+                               re.IGNORECASE)) for t in titles]
+    found = []
+    for ws in wb.worksheets:
+        if ws.title in skip or ws.title in titles:
+            continue
+        for row in ws.iter_rows():
+            for cell in row:
+                formula = cell.value if isinstance(cell.value, str) and cell.value.startswith("=") else None
+                formula = formula or getattr(cell.value, "text", None)  # array formulas
+                if not formula:
+                    continue
+                for title, pattern in patterns:
+                    if pattern.search(formula):
+                        found.append((f"{ws.title}!{cell.coordinate}", title))
+    return found
 
 
 def _remove_project_rows(ws, rows: list[int]) -> None:
@@ -685,7 +713,7 @@ def _check_batch(paths: list[Path], options, *, workers, scheduler, report, json
     skip = tuple(p for p in (report, cache_dir) if p is not None)
     found = collect(paths, skip=skip)
     if found.missing:
-        _fail("找不到：" + "、".join(found.missing) + "；没有审核任何文件")
+        _fail("找不到：" + "、".join(f"“{m}”" for m in found.missing) + "；没有审核任何文件")
     if report is not None:
         _check_report_target(report, found.files)
     if not found.files and not found.problems:

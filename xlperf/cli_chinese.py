@@ -77,15 +77,17 @@ def display_len(text: str) -> int:
 _ANSI = re.compile(r"\x1b\[[0-9;]*[mK]")
 
 
-INVALID_VALUE = re.compile(r"Invalid value(?: for '?([^':]+)'?)?: (.*)", re.S)
+INVALID_VALUE = re.compile(r"Invalid value(?: for '?([^':]+?)'?)?(?: \(env var: '?([^')]+)'?\))?: (.*)", re.S)
 
 
 def error_message(english: str) -> str:
     """A usage error's message in Chinese; the English text when no pattern knows it."""
     invalid = INVALID_VALUE.fullmatch(english)
     if invalid:
-        what = f"{invalid.group(1)} 的值无效" if invalid.group(1) else "值无效"
-        return f"{what}：{error_message(invalid.group(2))}"
+        option, variable, reason = invalid.groups()
+        source = f"（或环境变量 {variable}）" if variable else " "  # typer names the variable whichever was used
+        what = f"{option}{source}的值无效" if option else "值无效"
+        return f"{what}：{error_message(reason)}"
     english = re.sub(r"。?\.?\s*Did you mean (.*?)\?", r"。您是不是要用 \1？", english)  # after 没有命令 'x'。
     parts = []
     for line in english.split("\n"):

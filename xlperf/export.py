@@ -50,6 +50,8 @@ DEFAULT_NAME = "项目"
 def default_outdir(book: Path) -> Path:
     """Where export writes (and mail reads) when no --outdir is given: “<工作簿名>_导出” beside the workbook."""
     book = Path(book)
+    if not book.name:  # "", "." or "/": no workbook name (reading it is refused with its own message)
+        return book / "工作簿_导出"
     return book.with_name(f"{book.stem}_导出")
 
 
@@ -58,7 +60,7 @@ def clean_file_part(name: str, max_chars: int = MAX_NAME_CHARS) -> str:
     """name made safe as part of a Windows file name: forbidden and control characters
     replaced by “_”, line breaks and runs of spaces by one space, no leading/trailing
     spaces or dots, at most max_chars characters and MAX_NAME_BYTES bytes of UTF-8, never empty."""
-    text = unicodedata.normalize("NFC", name or "")
+    text = unicodedata.normalize("NFC", L.decode_control_escapes(name or ""))
     text = "".join("_" if _forbidden(ch) else ch for ch in text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     text = text[:max_chars]

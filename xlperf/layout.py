@@ -5,6 +5,7 @@ this module; nothing else hard-codes a row or a column of the input sheet.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping
@@ -441,13 +442,31 @@ class SheetNames:
     annex: str
 
 
+def decode_control_escapes(text: str) -> str:
+    """text with Excel's escapes of the characters XML cannot hold decoded (OOXML ST_Xstring: "_x000B_" is a
+    vertical tab, "_x0007_" a bell), so that they are dropped or replaced as the characters themselves are.
+    Only escapes of control characters, surrogates and U+FFFE/U+FFFF are decoded: "_x0041_" stays as typed."""
+    if "_x" not in text:
+        return text
+
+    def decoded(m) -> str:
+        code = int(m.group(1), 16)
+        return chr(code) if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF or code >= 0xFFFE \
+            else m.group(0)
+
+    return _CONTROL_ESCAPE.sub(decoded, text)
+
+
+_CONTROL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
 def printable_name(name: str) -> str:
     """name without what no name may hold: control and format characters (line feeds, ESC, the
-    right-to-left override), surrogates left by invalid UTF-8, private-use and non-XML characters;
-    runs of white space become one space."""
+    right-to-left override, and Excel's escapes of them such as "_x000B_"), surrogates left by invalid
+    UTF-8, private-use and non-XML characters; runs of white space become one space."""
     import unicodedata
 
-    kept = "".join(" " if ch.isspace() else ch for ch in name or ""
+    kept = "".join(" " if ch.isspace() else ch for ch in decode_control_escapes(name or "")
                    if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
     return " ".join(kept.split())
 

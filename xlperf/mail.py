@@ -1239,8 +1239,10 @@ def send_mail(book: Path, outdir: Path | None = None, to: Iterable[str] = (), cc
     anything is sent; everything after that is reported in the MailReport.
     """
     from .export import safe_file_stem
+    from .workbook_io import _check_path
 
     book = Path(book)
+    _check_path(book)  # a missing file or a folder is said first, not as a missing export or SMTP setting
     outdir = Path(outdir) if outdir is not None else default_outdir(book)
     settings = load_settings(book, config, env)
     to_list = formatted_addresses(list(to), "--to")

@@ -221,11 +221,12 @@ def _check_path(path: Path, what: str = "Excel 工作簿", suffix: str = ".xlsx"
     """The first 4 KB of path, or `error` saying in Chinese why it cannot be read as a `what` (a folder, empty…)."""
     try:
         if not path.exists():
-            raise error(f"找不到文件：{path}（请检查文件名和所在文件夹）")
+            raise error(f"找不到文件“{path}”（请检查文件名和所在文件夹）")
         if path.is_dir():
-            raise error(f"{path} 是文件夹，不是 {what}；请指定文件夹中的 {suffix} 文件")
+            shown = "（当前文件夹）" if str(path) == "." else ""  # also what an empty argument ("") becomes
+            raise error(f"“{path}”{shown}是文件夹，不是 {what}；请指定文件夹中的 {suffix} 文件")
         if not path.is_file():
-            raise error(f"{path} 不是普通文件，不是 {what}")
+            raise error(f"“{path}”不是普通文件，不是 {what}")
         if path.stat().st_size == 0:
             raise error(f"{_name(path)} 是空文件（0 字节），不是 {what}；可能保存时中断，请找回原文件")
         with open(path, "rb") as fh:

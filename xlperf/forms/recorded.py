@@ -10,7 +10,9 @@ import re
 
 from openpyxl.workbook.defined_name import DefinedName
 
-from . import SEEDS_FORM, Form, load_form
+from ..layout import printable_name
+from ..workbook_io import UnreadableWorkbook
+from . import SEEDS_FORM, Form, UnknownForm, load_form, writable_forms
 
 FORM_NAME = "xlperf_form"
 
@@ -31,5 +33,20 @@ def record_form(wb, name: str) -> None:
 
 def form_for(wb, override: str | None = None) -> Form:
     """The form to write: the override, else the recorded one, else the seeds' layout.
-    Raises forms.UnknownForm for a name that is not a writable form."""
-    return load_form(override or recorded_form(wb) or SEEDS_FORM, writable=True)
+    Raises forms.UnknownForm for an override that is not a writable form, and UnreadableWorkbook (a Chinese
+    message, exit 2) for a recorded name that is not one (made by a newer xlperf, or typed by hand)."""
+    if override:
+        return load_form(override, writable=True)
+    if wb.defined_names.get(FORM_NAME) is None:
+        return load_form(SEEDS_FORM, writable=True)
+    name = recorded_form(wb)
+    try:
+        if name is None:
+            raise UnknownForm("")
+        return load_form(name, writable=True)
+    except UnknownForm:
+        shown = printable_name(name if name is not None else wb.defined_names[FORM_NAME].attr_text or "")[:60]
+        raise UnreadableWorkbook(
+            f"工作簿记录的附件1表样（名称 {FORM_NAME}）为“{shown}”，不是本版本 xlperf 能生成的表样"
+            f"（可能由更新版本的 xlperf 创建，或被手工修改）：请升级 xlperf，或用 --form 指定本次使用的表样"
+            f"（可选：{'、'.join(writable_forms())}；xlperf forms 列出全部表样）") from None

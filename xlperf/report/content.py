@@ -59,10 +59,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(text) -> str:
-    """Text a Word document can hold: no control or non-XML characters, Windows/Mac line ends as \\n."""
+    """Text a Word document can hold: no control or non-XML characters (nor Excel's escapes of them, "_x000B_"),
+    Windows/Mac line ends as \\n."""
     if text is None:
         return ""
-    s = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    s = L.decode_control_escapes(str(text)).replace("\r\n", "\n").replace("\r", "\n")
     return _NOT_XML.sub("", s).strip()
 
 

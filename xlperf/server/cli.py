@@ -19,6 +19,7 @@ import typer
 
 from ..profiles import DEFAULT_PROFILE, available_profiles, load_profile
 from . import PROJECT_DIR
+from .guard import DEFAULT_MAX_MB, MAX_SIZE_ENV, RequestGuard, server_error
 
 EXIT_USAGE = 2
 
@@ -109,6 +110,9 @@ def serve(
     ssl_keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile", help="HTTPS 私钥文件（PEM 格式）"),
     ssl_certfile: Optional[Path] = typer.Option(None, "--ssl-certfile", help="HTTPS 证书文件（PEM 格式，含中间证书）"),
     profile: str = typer.Option(DEFAULT_PROFILE, "--profile", help=f"评分规则配置：{'、'.join(available_profiles())}"),
+    max_size: float = typer.Option(DEFAULT_MAX_MB, "--max-size", min=0.001, max=4096, metavar="MB", envvar=MAX_SIZE_ENV,
+                                   help=f"一次请求（Excel 发送的工作簿数据）的大小上限，超过的请求被拒绝（默认 {DEFAULT_MAX_MB:g} MB；"
+                                        f"也可用环境变量 {MAX_SIZE_ENV}）"),
 ) -> None:
     """启动 xlwings Server，为 Excel 网页版和 Mac 版提供“绩效自评”选项卡（需要 XLWINGS_LICENSE_KEY，见 README）。"""
     if importlib.util.find_spec("xlwings_server") is None or importlib.util.find_spec("uvicorn") is None:
@@ -127,7 +131,7 @@ def serve(
     import uvicorn
 
     try:
-        from xlwings_server.main import main_app
+        from xlwings_server.main import app as fastapi_app, main_app
     except Exception as exc:  # no traceback for the user, but say what it was
         # xlwings checks the key while it is imported (XLWINGS_ON_SERVER=true), so its
         # LicenseError class cannot be imported beforehand to catch it by type.
@@ -136,6 +140,7 @@ def serve(
                   "其他用途请使用有效的 xlwings PRO 许可证密钥")
         _fail(f"xlwings Server 无法启动：{type(exc).__name__}: {exc}")
 
+    fastapi_app.add_exception_handler(Exception, server_error)  # Chinese, not "An error occurred."
     _configure_logging()
     scheme = "https" if ssl_certfile else "http"
     shown = "本机的 IP 地址或域名" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
@@ -145,6 +150,7 @@ def serve(
                    err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo("注意：服务不要求登录，收到的工作簿内容会在本机计算；只应在单位内网中开放。", err=True)
-    uvicorn.run(main_app, host=host, port=port, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+    guarded = RequestGuard(main_app, int(max_size * 1024 * 1024))  # size limit, payload check, no tracebacks
+    uvicorn.run(guarded, host=host, port=port, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
                 ssl_certfile=str(ssl_certfile) if ssl_certfile else None, log_level="warning")
     typer.echo("xlperf 服务已停止。", err=True)
