@@ -263,7 +263,7 @@ def render_report(content: ReportContent, template=None, name: str | None = None
         buffer = io.BytesIO()
         tpl.save(buffer)
     except _Refusal as exc:
-        raise TemplateRefused(f"报告模板“{name}”的{exc.where}{exc.reason}，已拒绝使用：报告模板只能用 xlperf 提供的"
+        raise TemplateRefused(f"报告模板“{name}”的{exc.where}：{exc.reason}，已拒绝使用：报告模板只能用 xlperf 提供的"
                               "项目数据（变量、循环、条件和常用过滤器），不能访问程序内部、不能无限制地循环或生成过长的文字；"
                               "请改正模板中的这个标记，或删除该模板以使用内置模板") from None
     except JinjaError as exc:

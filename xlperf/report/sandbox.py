@@ -73,7 +73,12 @@ def rendered_size(value, limit: int = MAX_VALUE) -> int:
             stack.pop()
             continue
         if isinstance(v, str):
-            total += len(v) + 2
+            if len(stack) == 1:  # the value itself: its own text
+                total += len(v)
+            elif v.isprintable():  # an item: repr() quotes it and escapes backslashes and quotes
+                total += len(v) + v.count("\\") + v.count("'") + 2
+            else:  # control characters: up to \U0001xxxx each
+                total += 10 * len(v) + 2
         elif v is None or isinstance(v, bool):
             total += 5
         elif isinstance(v, int):
@@ -81,10 +86,10 @@ def rendered_size(value, limit: int = MAX_VALUE) -> int:
         elif isinstance(v, float):
             total += 32
         elif isinstance(v, dict):
-            total += 4 * len(v) + 2
+            total += 8 * len(v) + 2  # quotes, ': ' and ', '
             stack.append(iter(v.items()))
         elif isinstance(v, (list, tuple, set, frozenset)):
-            total += 2 * len(v) + 2
+            total += 4 * len(v) + 2  # quotes and ', '
             if len(stack) > 100:  # nested deeper than any report's data: str() would recurse as deep
                 return limit + 1
             stack.append(iter(v))
