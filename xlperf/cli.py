@@ -442,8 +442,12 @@ def demo(
     _print_recalc(report, path)
     from .report import write_reports
 
-    with file_options(backup=False):
+    from .report.document import TemplateError
+
+    with _command_run(TemplateError), file_options(backup=False):
         run = write_reports(path, directory, prof, results=list(report.results))  # both seed reports beside it
+    _print_template(run.template)
+    _print_kept(run.items, lambda item: item.backup)
     written = "、".join(item.docx.name for item in run.written)
     out.print(f"已生成自评报告：{written}（在 {directory} 中）", highlight=False)
     out.print(Text("示例中的错误是刻意保留的（种子报告原样录入），演示本身运行成功。", style="dim"))
@@ -531,13 +535,33 @@ def _print_reports(run) -> None:
     def result(item):
         return item.docx.name + (f"、{item.pdf.name}" if item.pdf else "") + ("（有错误）" if item.errors else "")
 
+    _print_template(run.template)
     _print_run(f"自评报告：{run.file}", run.items, result, "未生成", "尚未填写，未生成报告")
+    _print_kept(run.items, lambda item: item.backup)
     for item in run.written:
         if item.errors:
             err.print(Text.assemble(("注意：", "yellow"), f"“{item.name}”有 {item.errors} 个错误级问题，报告中的得分按所填内容计算"
                                     f"（总得分 {item.total}）；请用 xlperf recalc 查看并修正后重新生成报告"), highlight=False)
     _print_generated(item for item in run.written)
     _print_done(f"已生成 {len(run.written)} 份自评报告到 {run.outdir}", run.items, "未生成")
+
+
+def _print_template(template: Path | None) -> None:
+    """The unit's own Word report template, named on every run that uses it (report, export --report, demo)."""
+    if template is not None:
+        out.print(f"使用报告模板：{template}", highlight=False)
+
+
+def _print_kept(items, backup) -> None:
+    """What report and export did not write over: an edited report kept as .bak (backup(item)), a file name
+    passed over (item.note)."""
+    for item in items:
+        kept = backup(item)
+        if kept is not None:
+            err.print(Text.assemble(("注意：", "yellow"), f"“{item.name}”原有的自评报告与 xlperf 上次写出的不同（已被修改，"
+                                    f"或不是 xlperf 写出的），已保留为 {kept.name}，再写入新的报告"), highlight=False)
+        if item.note:
+            err.print(Text.assemble(("注意：", "yellow"), f"“{item.name}”：{item.note}"), highlight=False)
 
 
 def _print_run(title: str, items, result, refused: str, unused: str) -> None:
@@ -608,7 +632,9 @@ def _print_export(report) -> None:
         files = "、".join(p.name for p in (item.xlsx, item.pdf, item.report, item.report_pdf) if p)
         return files + ("（有错误，按 --force 导出）" if item.forced else "")
 
+    _print_template(report.template)
     _print_run(f"导出：{report.file}", report.items, result, "未导出", "尚未填写，未导出")
+    _print_kept(report.items, lambda item: item.report_backup)
     _print_generated(item for item in report.items if item.report is not None)
     _print_done(f"已导出 {len(report.exported)} 个项目到 {report.outdir}", report.items, "未导出")
 

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import tempfile
 import unicodedata
@@ -91,6 +92,34 @@ def safe_file_stem(name: str, taken: set[str], suffix: str = FILE_SUFFIX, max_ch
     return stem
 
 
+def free_stem(name: str, taken: set[str], outdir: Path, ext: str, book: Path | None,
+              suffix: str = FILE_SUFFIX) -> tuple[str, str | None]:
+    """safe_file_stem, passing over every name whose file xlperf may not write (free_for_us: the master workbook,
+    a file the user put there or changed). Returns (stem, a Chinese note when the usual name was passed over)."""
+    stem = first = safe_file_stem(name, taken, suffix=suffix)
+    while not free_for_us(outdir / f"{stem}{ext}", book if book is not None else outdir / stem):
+        stem = safe_file_stem(name, taken, suffix=suffix)
+    if stem == first:
+        return stem, None
+    master = book is not None and _same_file(outdir / f"{first}{ext}", book)
+    what = "是主工作簿" if master else "不是 xlperf 写出的文件（或写出后已被修改）"
+    return stem, f"{outdir / (first + ext)} {what}，未改动；本次写入 {stem}{ext}"
+
+
+def save_marked_atomic(wb: Workbook, path: Path) -> Path:
+    """wb saved the way save_workbook_atomic saves (checks, temporary file, fsync, rename), marked as written
+    by xlperf (mark_written) so that a later export knows it may replace it."""
+    import io
+
+    from .safety import before_write
+    from .writers.save import replace_atomically
+
+    plain = io.BytesIO()
+    wb.save(plain)
+    data = mark_written(plain.getvalue())
+    return replace_atomically(Path(path), lambda fh: fh.write(data), lambda target: before_write(wb, target))
+
+
 # ---- the export workbook --------------------------------------------------------
 def build_project_workbook(result: ProjectResult, include_findings: bool = True, form=None, profile=None) -> Workbook:
     """The handed-in workbook of one project: 附件1, 预算执行情况 and (if any) 校验结果, values only."""
@@ -150,6 +179,8 @@ class ExportItem:
     report: Path | None = None  # the Word 自评报告 (--report)
     report_pdf: Path | None = None
     generated: tuple[str, ...] = ()  # the report's sections written from the numbers
+    note: str | None = None  # the file took another name: the usual one is a file xlperf did not write (Chinese)
+    report_backup: Path | None = None  # the edited report kept before the new one replaced it
 
     @property
     def ok(self) -> bool:
@@ -162,6 +193,7 @@ class ExportReport:
     outdir: Path
     items: list[ExportItem] = field(default_factory=list)
     manifest: Path | None = None
+    template: Path | None = None  # the unit's own Word report template used (--report), None for the built-in one
 
     @property
     def exported(self) -> list[ExportItem]:
@@ -208,28 +240,32 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
         raise ExportError(f"{book.name} 中没有项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），没有可导出的项目")
     if pdf and not libreoffice.available():
         raise ExportError("导出 PDF 需要 LibreOffice：请先安装 LibreOffice（或设置环境变量 XLPERF_SOFFICE 指向 soffice），或去掉 --pdf")
+    source = None
+    if report:
+        from .report import ReportSource
+        from .report.document import TemplateError
+
+        try:
+            source = ReportSource.load(template, book)
+            source.prime([r for r in results if force or not any(f.severity == ERROR for f in r.findings)], chosen)
+        except TemplateError as exc:  # before any file is written
+            raise ExportError(str(exc)) from None
     if outdir.exists() and not outdir.is_dir():
         raise ExportError(f"输出位置 {outdir} 是文件，不是文件夹")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"无法创建输出文件夹 {outdir}：{_os_reason(exc)}") from exc
-
-    template_data = None
-    if report:
-        from .report.document import TemplateError, load_template
-
-        try:
-            template_data = load_template(template, beside=book)
-        except TemplateError as exc:
-            raise ExportError(str(exc)) from None
-    run = ExportReport(file=str(book), outdir=outdir)
+    run = ExportReport(file=str(book), outdir=outdir, template=source.path if source else None)
     taken: set[str] = set()
     report_names: set[str] = set()
     for i, result in enumerate(results, start=1):
-        item = _export_one(result, outdir, taken, pdf, force, chosen, profile)
-        if template_data is not None and item.xlsx is not None and item.ok:
-            item = _report_one(item, result, outdir, report_names, chosen, template_data, pdf)
+        item = _export_one(result, outdir, taken, pdf, force, chosen, profile, book)
+        if source is not None and item.xlsx is not None and item.ok:
+            try:
+                item = _report_one(item, result, outdir, report_names, chosen, source, pdf, book)
+            except TemplateError as exc:  # TemplateRefused on a later project: the template's fault, stop
+                raise ExportError(f"{exc}（已导出的项目文件在 {outdir} 中，导出清单未更新）") from None
         run.items.append(item)
         if progress:
             progress("导出", i, len(results))
@@ -246,11 +282,10 @@ def export_workbook(book: Path, outdir: Path | None = None, profile=None, pdf: b
 
 
 def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool, force: bool, form=None,
-                profile=None) -> ExportItem:
+                profile=None, book: Path | None = None) -> ExportItem:
     from .libreoffice import LibreOfficeError
     from .readers.input_sheet import has_sheet, is_unfilled
     from .workbook_io import UnreadableWorkbook
-    from .writers.save import save_workbook_atomic
 
     meta = result.project.meta
     errors = sum(1 for f in result.findings if f.severity == ERROR)
@@ -263,16 +298,16 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
         return _replace(item, skipped=next(f.message for f in result.findings if f.severity == ERROR))
     if errors and not force:
         return _replace(item, skipped=_refusal(result))
-    stem = safe_file_stem(result.project.name, taken)
+    stem, note = free_stem(result.project.name, taken, outdir, ".xlsx", book)
     xlsx = outdir / f"{stem}.xlsx"
     try:
         with _no_backup():
-            save_workbook_atomic(build_project_workbook(result, form=form, profile=profile), xlsx)
+            save_marked_atomic(build_project_workbook(result, form=form, profile=profile), xlsx)
     except OSError as exc:
         return _replace(item, failed=f"无法写入 {xlsx}：{_os_reason(exc)}")
     except UnreadableWorkbook as exc:  # the save's own refusals (file open in Excel…), already in Chinese
         return _replace(item, failed=str(exc))
-    item = _replace(item, xlsx=xlsx, forced=bool(errors))
+    item = _replace(item, xlsx=xlsx, forced=bool(errors), note=note)
     if pdf:
         try:
             item = _replace(item, pdf=_write_pdf(result, outdir, stem, form))
@@ -281,15 +316,18 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     return item
 
 
-def _report_one(item: ExportItem, result: ProjectResult, outdir: Path, taken: set[str], form, template: bytes,
-                pdf: bool) -> ExportItem:
-    """item with the project's Word 自评报告 written beside its workbook (a failure is the item's)."""
+def _report_one(item: ExportItem, result: ProjectResult, outdir: Path, taken: set[str], form, template,
+                pdf: bool, book: Path | None = None) -> ExportItem:
+    """item with the project's Word 自评报告 written beside its workbook (a failure is the item's; a template
+    the sandbox refuses raises document.TemplateRefused)."""
     from .report import _write_one
 
-    written = _write_one(result, outdir, taken, form, template, pdf)
+    written = _write_one(result, outdir, taken, form, template, pdf, book)
+    notes = "；".join(n for n in (item.note, written.note) if n) or None
     if written.docx is None or written.failed:
-        return _replace(item, report=written.docx, failed=f"自评报告：{written.failed or written.skipped}")
-    return _replace(item, report=written.docx, report_pdf=written.pdf, generated=written.generated)
+        return _replace(item, report=written.docx, failed=f"自评报告：{written.failed or written.skipped}", note=notes)
+    return _replace(item, report=written.docx, report_pdf=written.pdf, generated=written.generated, note=notes,
+                    report_backup=written.backup)
 
 
 def _no_backup():
@@ -373,6 +411,91 @@ def write_text_atomic(path: Path, text: str) -> None:
 
     with writing_options(backup=False):
         replace_atomically(Path(path), lambda fh: fh.write(text.encode("utf-8")), lambda target: None)
+
+
+# ---- files xlperf wrote ------------------------------------------------------------
+# Every .xlsx export and .docx report carries in its 标识符 (docProps/core.xml dc:identifier) the SHA-256 of
+# all its other parts. A file whose parts still give that digest is exactly what xlperf wrote there; one
+# opened and saved in Excel/Word (which rewrites the parts), edited, or not written by xlperf at all does not.
+WRITTEN_MARK = "xlperf-sha256:"
+CORE_PART = "docProps/core.xml"
+MAX_MARKED_FILE = 256 << 20  # a larger file in the output folder is not one xlperf wrote (none is near this)
+_IDENTIFIER = re.compile(rb"<(?:[\w.-]+:)?identifier\b[^>]*?(?:/>|>([^<]*)</(?:[\w.-]+:)?identifier>)")
+_CORE_END = re.compile(rb"</(?:[\w.-]+:)?coreProperties>\s*$")
+
+
+def _parts_digest(zf) -> str:
+    """SHA-256 of every member but docProps/core.xml: name, size and content, in name order."""
+    h = hashlib.sha256()
+    for info in sorted(zf.infolist(), key=lambda i: i.filename):
+        if info.filename == CORE_PART:
+            continue
+        h.update(info.filename.encode("utf-8") + b"\0" + str(info.file_size).encode() + b"\0")
+        with zf.open(info) as fh:
+            for chunk in iter(lambda: fh.read(1 << 16), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def mark_written(package: bytes) -> bytes:
+    """package (an .xlsx or .docx xlperf made) with its parts' digest as its 标识符 (see WRITTEN_MARK)."""
+    import io
+    import zipfile
+
+    from .zipbytes import rezip
+
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        digest = _parts_digest(zf)
+    tag = (f'<dc:identifier xmlns:dc="http://purl.org/dc/elements/1.1/">{WRITTEN_MARK}{digest}'
+           "</dc:identifier>").encode()
+
+    def stamp(name: str, data: bytes) -> bytes:
+        if name != CORE_PART:
+            return data
+        data = _IDENTIFIER.sub(b"", data)
+        return _CORE_END.sub(lambda m: tag + m.group(0), data, count=1)
+
+    return rezip(package, stamp)
+
+
+def written_by_xlperf(path: Path) -> bool:
+    """True when path is exactly a file xlperf wrote (mark_written) and nobody has changed since; False for
+    anything else: edited, saved again by Excel/Word, not xlperf's, unreadable, a folder or a link."""
+    import zipfile
+
+    from .workbook_io import MAX_ENTRIES, MAX_UNCOMPRESSED
+
+    path = Path(path)
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_MARKED_FILE:
+            return False
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ENTRIES or sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+                return False
+            core = zf.getinfo(CORE_PART)
+            if core.file_size > 1 << 20:
+                return False
+            found = _IDENTIFIER.search(zf.read(core))
+            claimed = (found.group(1) or b"").decode("ascii", "replace").strip() if found else ""
+            return claimed == WRITTEN_MARK + _parts_digest(zf)
+    except Exception:  # not a zip, damaged, no core part…: not a file xlperf wrote
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def free_for_us(path: Path, book: Path) -> bool:
+    """May xlperf write path? Yes where nothing is, or where its own untouched output is; never over the master
+    workbook book, a link, a folder or a file somebody else wrote (or changed since)."""
+    if not os.path.lexists(path):
+        return True
+    return not _same_file(path, book) and written_by_xlperf(path)
 
 
 class ManifestError(Exception):

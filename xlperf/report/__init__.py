@@ -39,6 +39,8 @@ class ReportItem:
     skipped: str | None = None
     failed: str | None = None
     unused: bool = False
+    backup: Path | None = None  # the report found there (edited, or not xlperf's), kept as NAME.docx.bak
+    note: str | None = None  # the usual file name was passed over (a link, a folder, the master workbook)
 
     @property
     def ok(self) -> bool:
@@ -50,6 +52,7 @@ class ReportRun:
     file: str
     outdir: Path
     items: list[ReportItem] = field(default_factory=list)
+    template: Path | None = None  # the unit's own template used; None: xlperf's built-in one
 
     @property
     def written(self) -> list[ReportItem]:
@@ -66,9 +69,10 @@ def write_reports(book: Path, outdir: Path | None = None, profile=None, pdf: boo
     """Write the report of every scored project of book into outdir (default: export's “<工作簿名>_导出”).
 
     results: the projects already scored (export passes its own); else book is read and scored.
-    Raises UnreadableWorkbook, ReportError or document.TemplateError when nothing can be written.
+    Raises UnreadableWorkbook, ReportError or document.TemplateError when nothing can be written
+    (document.TemplateRefused, the template breaking the sandbox's rules: found on the first project,
+    before anything is written).
     """
-    from .document import load_template  # not at import: python -m xlperf.report.template runs it as __main__
     from .. import libreoffice
     from ..export import default_outdir
     from ..forms.recorded import form_for
@@ -89,29 +93,76 @@ def write_reports(book: Path, outdir: Path | None = None, profile=None, pdf: boo
         raise ReportError(f"{book.name} 中没有项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），没有可写报告的项目")
     if pdf and not libreoffice.available():
         raise ReportError("生成 PDF 需要 LibreOffice：请先安装 LibreOffice（或设置环境变量 XLPERF_SOFFICE 指向 soffice），或去掉 --pdf")
-    source = load_template(template, beside=book)  # read and checked once: the same template for every project
+    source = ReportSource.load(template, book)  # read and checked once: the same template for every project
+    source.prime(results, chosen)
     if outdir.exists() and not outdir.is_dir():
         raise ReportError(f"输出位置 {outdir} 是文件，不是文件夹")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportError(f"无法创建输出文件夹 {outdir}：{exc.strerror or exc}") from exc
-    run = ReportRun(file=str(book), outdir=outdir)
+    run = ReportRun(file=str(book), outdir=outdir, template=source.path)
     taken: set[str] = set()
     for i, result in enumerate(results, start=1):
-        run.items.append(_write_one(result, outdir, taken, chosen, source, pdf))
+        run.items.append(_write_one(result, outdir, taken, chosen, source, pdf, book))
         if progress:
             progress("生成报告", i, len(results))
     return run
 
 
-def _write_one(result: ProjectResult, outdir: Path, taken: set[str], form, template: bytes, pdf: bool) -> ReportItem:
-    from ..export import _no_backup, _os_reason, safe_file_stem
+class ReportSource:
+    """The template of one run: its bytes (checked by document.load_template), the unit's file it came from
+    (None: xlperf's built-in template) and the reports already rendered by `prime`."""
+
+    def __init__(self, data: bytes, path: Path | None):
+        from .template import TEMPLATE_NAME
+
+        self.data, self.path = data, path
+        self.name = path.name if path is not None else TEMPLATE_NAME
+        self._rendered: dict[int, bytes] = {}
+
+    @classmethod
+    def load(cls, template: Path | None, book: Path) -> "ReportSource":
+        from .document import load_template, user_template
+
+        return cls(load_template(template, beside=book), user_template(template, beside=book))
+
+    def prime(self, results, form) -> None:
+        """Render the first project that gets a report, before any file is written: a template the sandbox
+        refuses (document.TemplateRefused) ends the run there. Other failures are that project's, later."""
+        from .document import TemplateRefused
+
+        for result in results:
+            if reportable(result):
+                try:
+                    self._rendered[id(result)] = self.render(result, report_content(result, form))
+                except TemplateRefused:
+                    raise
+                except Exception:
+                    pass
+                return
+
+    def render(self, result: ProjectResult, content: ReportContent) -> bytes:
+        from .document import render_report
+
+        done = self._rendered.pop(id(result), None)
+        return done if done is not None else render_report(content, self.data, name=self.name)
+
+
+def reportable(result: ProjectResult) -> bool:
+    from ..readers.input_sheet import has_sheet, is_unfilled
+
+    return not is_unfilled(result.project) and has_sheet(result.project) and result.total is not None
+
+
+def _write_one(result: ProjectResult, outdir: Path, taken: set[str], form, template: "ReportSource", pdf: bool,
+               book: Path | None = None) -> ReportItem:
+    from ..export import _os_reason, mark_written, written_by_xlperf
     from ..libreoffice import LibreOfficeError
     from ..readers.input_sheet import has_sheet, is_unfilled
-    from ..safety import WriteRefused
+    from ..safety import WriteRefused, writing_options
     from ..values import format_score
-    from .document import TemplateError, render_report
+    from .document import TemplateError, TemplateRefused
 
     errors = sum(1 for f in result.findings if f.severity == ERROR)
     item = ReportItem(name=result.project.name, total="" if result.total is None else format_score(result.total),
@@ -122,20 +173,24 @@ def _write_one(result: ProjectResult, outdir: Path, taken: set[str], form, templ
         reason = next((f.message for f in result.findings if f.severity == ERROR), "未评分")
         return _with(item, skipped=f"未评分，不能生成报告：{reason}")
     content = report_content(result, form)
-    stem = safe_file_stem(result.project.name, taken, suffix=REPORT_SUFFIX)
-    target = outdir / f"{stem}.docx"
     try:
-        data = render_report(content, template)
+        data = template.render(result, content)
+    except TemplateRefused:
+        raise  # the template's fault, the same for every project: the run stops (exit 2)
     except TemplateError as exc:
         return _with(item, failed=str(exc))
+    target, note = _report_target(result.project.name, taken, outdir, book)
+    keep = target.exists() and not written_by_xlperf(target)  # edited since xlperf wrote it, or never xlperf's
     try:
-        with _no_backup():
-            write_bytes_atomic(target, data)
+        with writing_options(backup=keep):
+            write_bytes_atomic(target, mark_written(data), check=_not_open_in_word)
     except WriteRefused as exc:
         return _with(item, failed=str(exc))
     except OSError as exc:
         return _with(item, failed=f"无法写入 {target}：{_os_reason(exc)}")
-    item = _with(item, docx=target, generated=content.generated)
+    from ..safety import backup_path
+
+    item = _with(item, docx=target, generated=content.generated, note=note, backup=backup_path(target) if keep else None)
     if pdf:
         try:
             item = _with(item, pdf=convert_to_pdf(target, outdir))
@@ -144,11 +199,54 @@ def _write_one(result: ProjectResult, outdir: Path, taken: set[str], form, templ
     return item
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """data into path the way xlperf replaces every file: a temporary file beside it, fsync, rename."""
+def _report_target(name: str, taken: set[str], outdir: Path, book: Path | None) -> tuple[Path, str | None]:
+    """outdir/<name>_项目支出绩效自评报告.docx, or the next numbered name where that path is the master workbook,
+    a link or a folder (never written through); an existing file there is kept as .bak instead (_write_one)."""
+    from ..export import _same_file, safe_file_stem
+
+    def taken_by_other(path: Path) -> bool:
+        return path.is_symlink() or (path.exists() and not path.is_file()) or (
+            book is not None and _same_file(path, book))
+
+    first = target = outdir / f"{safe_file_stem(name, taken, suffix=REPORT_SUFFIX)}.docx"
+    while taken_by_other(target):
+        target = outdir / f"{safe_file_stem(name, taken, suffix=REPORT_SUFFIX)}.docx"
+    if target == first:
+        return target, None
+    return target, f"{first} 是链接、文件夹或主工作簿，未改动；本次写入 {target.name}"
+
+
+def word_owner_files(target: Path) -> list[Path]:
+    """The owner files of Word and WPS (~$…) and LibreOffice (.~lock.…#) that show target open. Word names
+    its owner file “~$” + the name with its first two characters dropped (stems of 8 characters or more) or
+    one dropped (7); WPS and Excel keep the whole name."""
+    name = Path(target).name
+    stem = Path(name).stem
+    candidates = ["~$" + name, f".~lock.{name}#"]
+    if len(stem) >= 8:
+        candidates.append("~$" + name[2:])
+    elif len(stem) == 7:
+        candidates.append("~$" + name[1:])
+    return [target.with_name(c) for c in candidates if target.with_name(c).exists()]
+
+
+def _not_open_in_word(target: Path) -> None:
+    from ..safety import WriteRefused
+
+    owners = word_owner_files(target)
+    if owners:
+        raise WriteRefused(
+            f"“{target.name}”正在被 Word、WPS 或 LibreOffice 打开（发现 {owners[0].name}），为免覆盖您未保存的修改，"
+            f"没有写入该项目的报告。请先在 Word 中保存并关闭该文件后重新生成；如确认已关闭，可能是程序异常退出留下的文件，"
+            f"删除 {owners[0].name} 后重试")
+
+
+def write_bytes_atomic(path: Path, data: bytes, check=lambda target: None) -> Path:
+    """data into path the way xlperf replaces every file: check(target) (raises WriteRefused), a temporary file
+    beside it, fsync, a .bak when the write policy asks, rename."""
     from ..writers.save import replace_atomically
 
-    return replace_atomically(Path(path), lambda fh: fh.write(data), lambda target: None)
+    return replace_atomically(Path(path), lambda fh: fh.write(data), check)
 
 
 def convert_to_pdf(docx: Path, outdir: Path) -> Path:

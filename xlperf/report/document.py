@@ -8,6 +8,7 @@ or, in an installed xlperf without the repository, the same template made in mem
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from docx.shared import Pt
@@ -36,16 +37,40 @@ def template_source(explicit: Path | None = None, beside: Path | None = None):
     return T.template_bytes()
 
 
+def user_template(explicit: Path | None = None, beside: Path | None = None) -> Path | None:
+    """The unit's own template file that template_source picks (--template, or the one beside the workbook);
+    None for xlperf's built-in template. The console names it on every run."""
+    source = template_source(explicit, beside)
+    if isinstance(source, Path) and source.resolve() != T.TEMPLATE_PATH.resolve():
+        return source
+    return None
+
+
 def load_template(explicit: Path | None = None, beside: Path | None = None) -> bytes:
-    """The template's bytes (see template_source), checked to be a .docx python-docx can open."""
+    """The template's bytes (see template_source), checked to be a .docx python-docx can open, after the
+    package checks every Word document and workbook passes (entries, sizes, compression ratio, each member
+    decompressed in chunks with its real size counted, no DOCTYPE): a template may be a zip bomb too."""
     import zipfile
 
     from docx import Document
+
+    from ..readers.docx_tables import _inspect
+    from ..workbook_io import UnreadableWorkbook
 
     source = template_source(explicit, beside)
     name = source.name if isinstance(source, Path) else T.TEMPLATE_NAME
     try:
         data = source.read_bytes() if isinstance(source, Path) else source
+    except OSError as exc:
+        from ..safety import os_reason
+
+        raise TemplateError(f"无法读取报告模板“{name}”（{os_reason(exc)}）") from None
+    try:
+        if zipfile.is_zipfile(io.BytesIO(data)):  # anything else: python-docx's refusal below says what it is
+            _inspect(Path(name), data)
+    except UnreadableWorkbook as exc:
+        raise TemplateError(f"报告模板不能使用：{exc}；请删除它以使用内置模板，或换用在 Word 中另存的 .docx") from None
+    try:
         Document(io.BytesIO(data))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise TemplateError(f"报告模板“{name}”不是可用的 Word .docx 文件（{type(exc).__name__}）：请在 Word 中另存为 .docx，"
@@ -109,23 +134,103 @@ def property_text(text: str) -> str:
     return text if len(text) <= MAX_PROPERTY_CHARS else text[:MAX_PROPERTY_CHARS - 1] + "…"
 
 
+PART_NAMES = (("/word/document.xml", "正文"), ("/word/header", "页眉"), ("/word/footer", "页脚"),
+              ("/word/footnotes", "脚注"))
+PROPERTY_NAMES = {"author": "作者", "comments": "备注", "identifier": "标识符", "language": "语言", "subject": "主题",
+                  "title": "标题"}
+PLACE_CHARS = 60  # characters of the template's text quoted where a tag is refused
+
+
+class TemplateRefused(TemplateError):
+    """The template tried what a report template may not do (the sandbox's rules and limits): the same for
+    every project, so the whole run stops (exit 2); str(exc) names the template and the place."""
+
+
+class _Refusal(Exception):
+    """Internal: where (part, place) the sandbox refused, and why (its Chinese reason)."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(reason)
+        self.where, self.reason = where, reason
+
+
 def _template_class():
     from docxtpl import DocxTemplate
+    from jinja2.exceptions import SecurityError
 
     class ReportTemplate(DocxTemplate):
-        """docxtpl's template whose core properties (文件属性: 标题…) are plain text within 255 characters:
-        rendered without HTML escaping (python-docx escapes them itself; 道路&桥梁 stays so) and cut to fit."""
+        """docxtpl's template rendered in xlperf's sandbox (`xlperf.report.sandbox`), whose core properties
+        (文件属性: 标题…) are plain text within 255 characters: rendered without HTML escaping (python-docx
+        escapes them itself; 道路&桥梁 stays so), in the same sandbox, and cut to fit."""
+
+        def render_xml_part(self, src_xml, part, context, jinja_env=None):
+            try:
+                return super().render_xml_part(src_xml, part, context, jinja_env)
+            except (SecurityError, RecursionError) as exc:
+                name = str(getattr(part, "partname", "") or "")
+                where = next((label for prefix, label in PART_NAMES if name.startswith(prefix)), f"部件 {name}")
+                text = _failing_text(exc, re.sub(r"<w:p([ >])", r"\n<w:p\1", src_xml))
+                raise _Refusal(where + (f"“{text}”处" if text else ""), _reason(exc)) from None
 
         def render_properties(self, context, jinja_env=None) -> None:
-            from jinja2 import Environment
-
-            env = Environment(autoescape=False)
+            env = jinja_env
+            escaping, env.autoescape = env.autoescape, False
             props = self.docx.core_properties
-            for name in PROPERTIES:
-                initial = getattr(props, name) or ""
-                setattr(props, name, property_text(env.from_string(initial).render(context)))
+            try:
+                for name in PROPERTIES:
+                    initial = getattr(props, name) or ""
+                    try:
+                        rendered = env.from_string(initial).render(context)
+                    except (SecurityError, RecursionError) as exc:
+                        raise _Refusal(f"文件属性“{PROPERTY_NAMES[name]}”（{_short(initial)}）", _reason(exc)) from None
+                    setattr(props, name, property_text(rendered))
+            finally:
+                env.autoescape = escaping
 
     return ReportTemplate
+
+
+def _short(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= PLACE_CHARS else text[:PLACE_CHARS] + "…"
+
+
+def _failing_text(exc: BaseException, source: str) -> str:
+    """The text (tags included, XML left out) of the template's line where exc was raised: jinja puts the
+    template's line numbers into the traceback's frames of compiled template code."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    lines = source.splitlines()
+    if line is None or not 0 < line <= len(lines):
+        return ""
+    text = re.sub(r"<[^>]+>", "", lines[line - 1])
+    tags = re.findall(r"\{[{%].*?[%}]\}", text)
+    return _short(" ".join(tags) if tags else text)
+
+
+_UNSAFE = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the sandbox refused, in Chinese (jinja's own SecurityError messages are English)."""
+    from .sandbox import TemplateLimit
+
+    if isinstance(exc, TemplateLimit):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "宏或循环递归过深"
+    m = _UNSAFE.search(str(exc))
+    if m:
+        return f"访问了 {m.group(2)} 对象的属性“{m.group(1)}”，报告模板不能访问程序内部的属性和方法"
+    if "is not safely callable" in str(exc):
+        return "调用了不允许调用的程序对象"
+    if "unsafe" in str(exc) or "immutable" in str(exc).lower():
+        return "修改或访问了不允许的程序对象"
+    return "含有不允许的操作"
 
 
 def _project(content: ReportContent) -> str:
@@ -133,24 +238,34 @@ def _project(content: ReportContent) -> str:
     return name if len(name) <= NAME_IN_MESSAGE else name[:NAME_IN_MESSAGE] + "…"
 
 
-def render_report(content: ReportContent, template=None) -> bytes:
-    """The finished report as .docx bytes. template: a path or bytes (default: `template_source()`).
+def render_report(content: ReportContent, template=None, name: str | None = None) -> bytes:
+    """The finished report as .docx bytes. template: a path or bytes (default: `template_source()`); name: the
+    template's file name for messages (default: the path's, else 自评报告模板.docx).
 
-    TemplateError when the template's tags are wrong; ReportRenderError (naming the project) for any other
+    The template is rendered in `xlperf.report.sandbox` (body, headers, footers, footnotes and the core
+    properties). TemplateRefused when the template tries what a template may not (names the template and
+    the place); TemplateError when its tags are wrong; ReportRenderError (naming the project) for any other
     failure while this project's report is made."""
     from jinja2 import TemplateError as JinjaError
 
+    from .sandbox import report_environment
+
     source = template if template is not None else template_source()
+    name = name or (source.name if isinstance(source, Path) else T.TEMPLATE_NAME)
     try:
         tpl = _template_class()(io.BytesIO(source) if isinstance(source, bytes) else str(source))
     except Exception as exc:  # load_template checked it: only a template changed since, or unreadable, gets here
         raise TemplateError(f"报告模板无法打开（{type(exc).__name__}）：请确认它是 Word .docx 文件") from None
     try:
-        tpl.render(template_context(content), autoescape=True)
+        tpl.render(template_context(content), jinja_env=report_environment(autoescape=True))
         if content.annex is not None:
             _insert_annex(tpl.docx, content.annex)
         buffer = io.BytesIO()
         tpl.save(buffer)
+    except _Refusal as exc:
+        raise TemplateRefused(f"报告模板“{name}”的{exc.where}：{exc.reason}，已拒绝使用：报告模板只能用 xlperf 提供的"
+                              "项目数据（变量、循环、条件和常用过滤器），不能访问程序内部、不能无限制地循环或生成过长的文字；"
+                              "请改正模板中的这个标记，或删除该模板以使用内置模板") from None
     except JinjaError as exc:
         raise TemplateError(f"生成项目“{_project(content)}”的自评报告时，报告模板中的标记有误（{exc}）："
                             "请检查模板中的 {{ }} 和 {% %} 标记是否完整") from None
@@ -202,5 +317,5 @@ def _style_name(doc, name: str) -> str:
         return T.STYLE_BODY
 
 
-__all__ = ["render_report", "template_context", "template_source", "load_template", "TemplateError",
-           "ReportRenderError", "property_text"]
+__all__ = ["render_report", "template_context", "template_source", "user_template", "load_template", "TemplateError",
+           "TemplateRefused", "ReportRenderError", "property_text"]
