@@ -241,7 +241,7 @@ def test_bas_is_gbk_with_crlf_and_its_ribbon_callbacks_reach_the_addins_run_pyth
         assert is_ribbon_callback(callback)
         assert macro["scope"] == "Public" and macro["params"] == ""
         for proc in (callback, macro):
-            assert proc["body"].strip() == f'RunXlperf "{action.python}"'
+            assert proc["body"].strip() == f'RunXlperf "{A.python_command(action)}"'
     assert set(on_actions) <= {a.label for a in A.ACTIONS}
 
 
@@ -258,7 +258,7 @@ def test_bas_commands_call_xlperf_excel_with_the_calling_book(action, monkeypatc
     monkeypatch.setitem(sys.modules, "xlperf.excel", fake)
     monkeypatch.setattr(xlperf, "excel", fake, raising=False)
     monkeypatch.setattr(xlwings.Book, "caller", classmethod(lambda cls: caller))
-    exec(compile(action.python, "<RunPython>", "exec"), {})
+    exec(compile(A.python_command(action), "<RunPython>", "exec"), {})
     assert calls == [(action.function, caller)]
 
 

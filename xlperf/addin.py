@@ -30,6 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import typer
 
+from .actions import ACTIONS, RECALC, TAB_LABEL, Action
 from .zipbytes import rezip
 
 # The xlwings release whose VBA the add-in carries; pyproject's `excel` extra pins the same version.
@@ -51,45 +52,15 @@ CONFIG_PREFIX = "myaddin"  # PROJECT_NAME in the template's VBA: sheet myaddin.c
 BAS_ENCODING = "gbk"  # the VBA editor imports .bas files in the system's ANSI code page (GBK on Chinese Windows)
 BAS_MODULE = "xlperf_ribbon"
 ADDIN_RUN_PYTHON = f"'{ADDIN_NAME}'!xlwings.RunPython"  # RunPython of the add-in's xlwings module
-TAB_LABEL = "绩效自评"
 
 
 class AddinError(Exception):
     """A problem the user can fix; the message is Chinese and says how."""
 
 
-@dataclass(frozen=True)
-class Action:
-    """One ribbon button: its Python function in xlperf.excel, label, built-in icon (imageMso) and tip."""
-
-    function: str
-    label: str
-    image: str
-    tip: str
-
-    @property
-    def macro(self) -> str:
-        """The parameterless macro in xlperf.bas (for 自定义功能区, 快速访问工具栏 and form buttons)."""
-        return f"{TAB_LABEL}_{self.label}"
-
-    @property
-    def python(self) -> str:
-        return f"import xlwings as xw, xlperf.excel; xlperf.excel.{self.function}(xw.Book.caller())"
-
-
-ACTIONS = (
-    Action("recalc", "重新计算得分", "CalculateNow",
-           "计算每个项目的完成率、指标得分、总得分和评价等级，写入附件1、汇总和校验结果工作表（不改动您填写的单元格）。"),
-    Action("check", "检查", "ErrorChecking",
-           "只检查：列出每个问题所在的工作表和单元格；除“校验结果”工作表外不写入任何内容。"),
-    Action("export", "导出", "FileSaveAs",
-           "按最近一次保存的工作簿文件，每个项目导出一个只含数值的工作簿（附件1、预算执行情况表），供报送。"),
-    Action("word_report", "生成报告", "FileNew",
-           "按最近一次保存的工作簿文件，每个项目写一份 Word 项目支出绩效自评报告（放在导出文件夹中；附件1按工作簿的表样）。"),
-    Action("mail", "发送邮件", "FileSendAsAttachment",
-           "把导出的工作簿发送到“项目清单”中填写的电子邮箱（先导出；邮件服务器设置见 xlperf.toml）。"),
-)
-RECALC = ACTIONS[0]
+def python_command(action: Action) -> str:
+    """The Python a button runs through xlwings' RunPython: its function of xlperf.excel on the calling book."""
+    return f"import xlwings as xw, xlperf.excel; xlperf.excel.{action.function}(xw.Book.caller())"
 
 
 # ---- generated files ------------------------------------------------------------------------------
@@ -101,7 +72,7 @@ def _button(action: Action, on_action: str, size: str, extra_tip: str = "") -> s
         "id": action.function,
         "label": action.label,
         "size": size,
-        "imageMso": action.image,
+        "imageMso": action.icon,
         "screentip": action.label,
         "supertip": action.tip + extra_tip,
         "onAction": on_action,
@@ -173,10 +144,10 @@ def bas_text() -> str:
     ]
     for a in ACTIONS:
         out += ["", f"' {a.tip}", f"Public Sub {a.label}(control As IRibbonControl)",
-                f'    RunXlperf "{a.python}"', "End Sub"]
+                f'    RunXlperf "{python_command(a)}"', "End Sub"]
     out += ["", "' ---- 无参数的宏：用于“文件 → 选项 → 自定义功能区”、快速访问工具栏或表单按钮 ----"]
     for a in ACTIONS:
-        out += ["", f"Public Sub {a.macro}()", f'    RunXlperf "{a.python}"', "End Sub"]
+        out += ["", f"Public Sub {a.macro}()", f'    RunXlperf "{python_command(a)}"', "End Sub"]
     out += [
         "",
         "Private Sub RunXlperf(PythonCommand As String)",
