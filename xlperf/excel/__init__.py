@@ -46,19 +46,36 @@ def check(book, profile=None, *, alert: bool = True):
     return _guarded(book, alert, _check, profile)
 
 
-def export(book, profile=None, *, alert: bool = True):
-    """`xlperf export` on the workbook's file (desktop Excel: as last saved). Returns the ExportReport or None."""
-    return _guarded(book, alert, _export, profile)
+@dataclasses.dataclass(frozen=True)
+class ServerFiles:
+    """Excel on the web (`xlperf serve`): the request's own folder on the server, where the workbook Excel sent
+    is written (there is no saved file) and what export/word_report/mail make of it is given as a download.
+
+    url: the folder's address on the server (unguessable; the alert shows url + "/" + file name);
+    mail_config: the server's xlperf.toml for 发送邮件 (None: the user config folder and XLPERF_* variables).
+    """
+
+    folder: Path
+    url: str
+    mail_config: Path | None = None
 
 
-def word_report(book, profile=None, *, alert: bool = True):
-    """`xlperf report` on the workbook's file (desktop Excel: as last saved). Returns the ReportRun or None."""
-    return _guarded(book, alert, _report, profile)
+def export(book, profile=None, *, alert: bool = True, files: ServerFiles | None = None):
+    """`xlperf export` on the workbook's file (desktop Excel: as last saved; `xlperf serve`: the book received,
+    written into files.folder, the exported files given as one .zip download). Returns the ExportReport or None."""
+    return _guarded(book, alert, _export, profile, files)
 
 
-def mail(book, *, alert: bool = True):
-    """`xlperf mail` on the workbook's file (desktop Excel). Returns the MailReport or None."""
-    return _guarded(book, alert, _mail)
+def word_report(book, profile=None, *, alert: bool = True, files: ServerFiles | None = None):
+    """`xlperf report` on the workbook's file (desktop Excel: as last saved; `xlperf serve`: as export).
+    Returns the ReportRun or None."""
+    return _guarded(book, alert, _report, profile, files)
+
+
+def mail(book, *, alert: bool = True, files: ServerFiles | None = None):
+    """`xlperf mail` on the workbook's file (desktop Excel; `xlperf serve`: the book received is exported into
+    files.folder first, then sent with the server's mail settings). Returns the MailReport or None."""
+    return _guarded(book, alert, _mail, files)
 
 
 # ---- the commands -----------------------------------------------------------------
@@ -124,33 +141,33 @@ def _write_findings_only(book, run: _Run, wb, findings) -> str:
     return name
 
 
-def _export(book, run: _Run, profile):
+def _export(book, run: _Run, profile, files=None):
     from ..export import export_workbook
 
-    path = _saved_file(book)
+    path = _book_file(book, profile, files)
     if path is None:
         if run.alert:
             _alert(book, NEEDS_FILE.format(what="导出", command="export"), critical=True)
         return None
     report = export_workbook(path, None, default_profile(profile))
     if run.alert:
-        lines = [f"已按最近一次保存的“{path.name}”导出 {len(report.exported)} 个项目到：{report.outdir}"]
+        lines = [f"已按{_which(path, files)}导出 {len(report.exported)} 个项目到：{_where(report.outdir, files)}"]
         lines += [f"· {item.name}：未导出，{item.skipped or item.failed}" for item in report.items if not item.ok]
         _alert(book, "\n".join(lines), critical=report.has_problems)
     return report
 
 
-def _report(book, run: _Run, profile):
+def _report(book, run: _Run, profile, files=None):
     from ..report import write_reports
 
-    path = _saved_file(book)
+    path = _book_file(book, profile, files)
     if path is None:
         if run.alert:
             _alert(book, NEEDS_FILE.format(what="生成报告", command="report"), critical=True)
         return None
     report = write_reports(path, None, default_profile(profile))
     if run.alert:
-        lines = [f"已按最近一次保存的“{path.name}”生成 {len(report.written)} 份自评报告到：{report.outdir}"]
+        lines = [f"已按{_which(path, files)}生成 {len(report.written)} 份自评报告到：{_where(report.outdir, files)}"]
         lines += [f"· {item.name}：未生成，{item.skipped or item.failed}" for item in report.items
                   if not item.ok and not item.unused]
         lines += [f"· {item.name}：有 {item.errors} 个错误级问题，报告中的得分按所填内容计算，请先重新计算并修正"
@@ -161,17 +178,26 @@ def _report(book, run: _Run, profile):
     return report
 
 
-def _mail(book, run: _Run):
+def _mail(book, run: _Run, files=None):
+    from ..export import export_workbook
     from ..mail import send_mail
 
-    path = _saved_file(book)
+    path = _book_file(book, None, files)
     if path is None:
         if run.alert:
             _alert(book, NEEDS_FILE.format(what="发送邮件", command="mail"), critical=True)
         return None
-    report = send_mail(path)
+    config = None
+    if files is not None:  # the browser's book has no export beside it: export what was received, then send that
+        exported = export_workbook(path, None, default_profile())
+        if not exported.exported:
+            reasons = "；".join(f"{i.name}：{i.skipped or i.failed}" for i in exported.items if not i.ok)
+            raise ExportFailed(f"没有可发送的项目：{reasons or '工作簿中没有项目'}")
+        config = files.mail_config
+    report = send_mail(path, config=config)
     if run.alert:
-        lines = [f"已发送 {len(report.sent)} 个收件人；发送记录：{report.log}" if report.sent else "本次没有发送邮件。"]
+        log = _where(report.log, files) if files is not None else report.log
+        lines = [f"已发送 {len(report.sent)} 个收件人；发送记录：{log}" if report.sent else "本次没有发送邮件。"]
         if report.already:
             lines.append(f"{len(report.already)} 个收件人此前已发送过，本次未发送（重新发送请在命令行加 --resend）。")
         lines += [f"· {f.project} → {f.recipient or ''}：{f.reason}" for f in report.failures]
@@ -221,6 +247,40 @@ def _property_fallback(book, wb) -> None:
     wb.custom_doc_props.append(StringProperty(name=L.GENERATED_PROPERTY, value=json.dumps(names, ensure_ascii=False)))
 
 
+def _book_file(book, profile, files: ServerFiles | None) -> Path | None:
+    """The workbook's saved file (desktop Excel); on `xlperf serve` the book received, written into files.folder
+    (read as recalc reads it, saved by the engine's own atomic writer); else None."""
+    path = _saved_file(book)
+    if path is not None or files is None:
+        return path
+    from ..export import safe_file_stem
+    from ..writers.save import save_workbook_atomic
+    from .reader import read_book
+
+    copy = read_book(book, default_profile(profile))
+    stem = safe_file_stem(Path(book.name).stem or "工作簿", set(), suffix="")
+    return save_workbook_atomic(copy.wb, files.folder / f"{stem}.xlsx")
+
+
+def _which(path: Path, files: ServerFiles | None) -> str:
+    return " Excel 发送的工作簿内容" if files is not None else f"最近一次保存的“{path.name}”"
+
+
+def _where(made: Path, files: ServerFiles | None) -> str:
+    """Where the user finds what was made: the path (desktop), or the download address of it (a folder as .zip)."""
+    if files is None:
+        return str(made)
+    if made.is_dir():
+        import shutil
+
+        made = Path(shutil.make_archive(str(made), "zip", root_dir=made.parent, base_dir=made.name))
+    return f"（下载）{files.url}/{made.relative_to(files.folder).as_posix()}"
+
+
+class ExportFailed(Exception):
+    """Nothing to send: the received workbook's export made no file (`xlperf serve`'s 发送邮件)."""
+
+
 def _saved_file(book) -> Path | None:
     """The workbook's file on this computer (desktop Excel); None on Excel on the web or for a new, unsaved book."""
     if book.app.engine.type == "remote":
@@ -248,7 +308,8 @@ def _guarded(book, alert: bool, command, *args):
     before = len(actions) if actions is not None else 0
     try:
         return command(book, run, *args)
-    except (UnreadableWorkbook, ExportError, ManifestError, MailConfigError, ReportError, TemplateError) as exc:
+    except (UnreadableWorkbook, ExportError, ManifestError, MailConfigError, ReportError, TemplateError,
+            ExportFailed) as exc:
         message = str(exc)
     except Exception as exc:  # a bug: say so in Chinese, keep the workbook as it was where possible
         logging.getLogger("xlperf").exception("xlperf.excel.%s failed on %s", command.__name__.lstrip("_"), book.name)

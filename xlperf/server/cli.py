@@ -20,6 +20,7 @@ import typer
 from ..profiles import DEFAULT_PROFILE, available_profiles, load_profile
 from . import PROJECT_DIR
 from .guard import DEFAULT_MAX_MB, MAX_SIZE_ENV, RequestGuard, server_error
+from .pool import MAIL_CONFIG_ENV, WORKERS_ENV, default_workers
 
 EXIT_USAGE = 2
 
@@ -113,6 +114,12 @@ def serve(
     max_size: float = typer.Option(DEFAULT_MAX_MB, "--max-size", min=0.001, max=4096, metavar="MB", envvar=MAX_SIZE_ENV,
                                    help=f"一次请求（Excel 发送的工作簿数据）的大小上限，超过的请求被拒绝（默认 {DEFAULT_MAX_MB:g} MB；"
                                         f"也可用环境变量 {MAX_SIZE_ENV}）"),
+    workers: int = typer.Option(default_workers(), "--workers", min=1, max=256, envvar=WORKERS_ENV,
+                                help="同时计算的工作簿数（工作进程数，默认为本机 CPU 核数）；更多的请求排队等候，"
+                                     f"清单、图标和下载始终即时响应（也可用环境变量 {WORKERS_ENV}）"),
+    mail_config: Optional[Path] = typer.Option(None, "--mail-config", envvar=MAIL_CONFIG_ENV,
+                                               help="“发送邮件”使用的邮件服务器设置文件（默认为启动目录中的 xlperf.toml；"
+                                                    "密码只从环境变量 XLPERF_SMTP_PASSWORD 读取）"),
 ) -> None:
     """启动 xlwings Server，为 Excel 网页版和 Mac 版提供“绩效自评”选项卡（需要 XLWINGS_LICENSE_KEY，见 README）。"""
     if importlib.util.find_spec("xlwings_server") is None or importlib.util.find_spec("uvicorn") is None:
@@ -124,9 +131,14 @@ def serve(
     except KeyError as exc:
         _fail(str(exc.args[0]))
     _check_tls(ssl_keyfile, ssl_certfile)
+    if mail_config is not None and not mail_config.is_file():
+        _fail(f"找不到邮件设置文件：{mail_config}")
     _check_port(host, port)
     _configure_environment()
     os.environ["XLPERF_PROFILE"] = profile  # read by xlperf.excel.default_profile in the scripts
+    os.environ[WORKERS_ENV] = str(workers)  # read by xlperf.server.pool
+    if mail_config is not None:
+        os.environ[MAIL_CONFIG_ENV] = str(mail_config.resolve())
 
     import uvicorn
 
@@ -141,6 +153,10 @@ def serve(
         _fail(f"xlwings Server 无法启动：{type(exc).__name__}: {exc}")
 
     fastapi_app.add_exception_handler(Exception, server_error)  # Chinese, not "An error occurred."
+    from . import downloads, pool
+
+    downloads.add_route(fastapi_app)
+    owned = None if os.environ.get(downloads.AREA_ENV) else downloads.area()  # made here: removed when stopped
     _configure_logging()
     scheme = "https" if ssl_certfile else "http"
     shown = "本机的 IP 地址或域名" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
@@ -151,6 +167,14 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo("注意：服务不要求登录，收到的工作簿内容会在本机计算；只应在单位内网中开放。", err=True)
     guarded = RequestGuard(main_app, int(max_size * 1024 * 1024))  # size limit, payload check, no tracebacks
-    uvicorn.run(guarded, host=host, port=port, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-                ssl_certfile=str(ssl_certfile) if ssl_certfile else None, log_level="warning")
+    pool.start()  # the workers start (and import xlperf) while uvicorn starts
+    try:
+        uvicorn.run(guarded, host=host, port=port, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+                    ssl_certfile=str(ssl_certfile) if ssl_certfile else None, log_level="warning")
+    finally:
+        pool.stop()
+        if owned is not None:
+            import shutil
+
+            shutil.rmtree(owned, ignore_errors=True)
     typer.echo("xlperf 服务已停止。", err=True)

@@ -47,6 +47,35 @@ def draw_check() -> Image.Image:
     return img
 
 
+def draw_export() -> Image.Image:
+    """An arrow down into a tray."""
+    img, draw, s = _canvas(BLUE)
+    draw.rectangle((s * 0.44, s * 0.16, s * 0.56, s * 0.50), fill=WHITE)
+    draw.polygon([(s * 0.28, s * 0.46), (s * 0.72, s * 0.46), (s * 0.50, s * 0.68)], fill=WHITE)
+    draw.line([(s * 0.20, s * 0.62), (s * 0.20, s * 0.82), (s * 0.80, s * 0.82), (s * 0.80, s * 0.62)], fill=WHITE,
+              width=s // 14, joint="curve")
+    return img
+
+
+def draw_report() -> Image.Image:
+    """A page with lines of text."""
+    img, draw, s = _canvas(BLUE)
+    draw.rectangle((s * 0.24, s * 0.14, s * 0.76, s * 0.86), fill=WHITE)
+    for i in range(5):
+        y = s * (0.26 + i * 0.12)
+        draw.rectangle((s * 0.32, y, s * (0.68 if i % 2 == 0 else 0.58), y + s * 0.05), fill=BLUE)
+    return img
+
+
+def draw_mail() -> Image.Image:
+    """An envelope."""
+    img, draw, s = _canvas(GREEN)
+    box = (s * 0.16, s * 0.28, s * 0.84, s * 0.72)
+    draw.rectangle(box, fill=WHITE)
+    draw.line([(box[0], box[1]), (s * 0.50, s * 0.54), (box[2], box[1])], fill=GREEN, width=s // 16, joint="curve")
+    return img
+
+
 def draw_app() -> Image.Image:
     """Three rising bars: the add-in's icon in the add-ins list."""
     img, draw, s = _canvas(BLUE)
@@ -57,7 +86,10 @@ def draw_app() -> Image.Image:
     return img
 
 
-ICONS = {"recalc": (draw_recalc, (16, 32, 80)), "check": (draw_check, (16, 32, 80)), "icon": (draw_app, (32, 64))}
+RIBBON_SIZES = (16, 32, 80)
+# One drawing per action id of xlperf/actions/actions.toml (the ribbon's <bt:Image> "<id>-<size>.png"), and the add-in's icon.
+ICONS = {"recalc": (draw_recalc, RIBBON_SIZES), "check": (draw_check, RIBBON_SIZES), "export": (draw_export, RIBBON_SIZES),
+         "report": (draw_report, RIBBON_SIZES), "mail": (draw_mail, RIBBON_SIZES), "icon": (draw_app, (32, 64))}
 
 
 def write_icons(directory: Path = ICON_DIR) -> list[Path]:

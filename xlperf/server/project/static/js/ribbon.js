@@ -8,10 +8,16 @@
 (function () {
   "use strict";
 
-  // Ribbon function id (manifest.xml <FunctionName>) -> custom script name.
+  // Ribbon function id (manifest.xml <FunctionName>) -> custom script name
+  // (the action's function of xlperf.excel; the same scripts serve the WPS add-in).
   const RIBBON_SCRIPTS = {
+    // BEGIN generated: scripts (python -m xlperf.server.ribbon, from xlperf/actions/actions.toml)
     "xlperf-recalc": "recalc",
     "xlperf-check": "check",
+    "xlperf-export": "export",
+    "xlperf-report": "word_report",
+    "xlperf-mail": "mail",
+    // END generated
   };
 
   // Only one script at a time: a second click while the workbook is being
