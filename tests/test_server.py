@@ -33,6 +33,7 @@ from typer.testing import CliRunner
 pytest.importorskip("xlwings_server")  # the `server` extra (pip install -e '.[all]' includes it)
 
 from xlperf import layout as L  # noqa: E402
+from xlperf.actions import ACTIONS  # noqa: E402
 from xlperf.cli import app  # noqa: E402
 from xlperf.profiles import load_profile  # noqa: E402
 from xlperf.server import PROJECT_DIR  # noqa: E402
@@ -94,14 +95,15 @@ def server_env() -> dict:
 
 
 @contextlib.contextmanager
-def start_server(directory: Path):
-    """`xlperf serve` over HTTPS (as real Excel needs it) with a certificate made here, in a subprocess; always stopped."""
+def start_server(directory: Path, *options: str):
+    """`xlperf serve [options]` over HTTPS (as real Excel needs it) with a certificate made here, in a subprocess;
+    always stopped."""
     ca, cert, key = make_certificates(directory)
     port = free_port()
     log = directory / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "xlperf", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                    "--ssl-keyfile", str(key), "--ssl-certfile", str(cert)],
+                                    "--ssl-keyfile", str(key), "--ssl-certfile", str(cert), *options],
                                    stdout=out, stderr=subprocess.STDOUT, env=server_env(), cwd=directory)
     server = Server(f"https://127.0.0.1:{port}", process, log, ca)
     try:
@@ -216,9 +218,9 @@ def test_a_workbook_without_input_sheets_gets_a_chinese_alert_and_no_changes(ser
     assert mode == "critical" and re.search(r"[\u4e00-\u9fff]", prompt) and "Traceback" not in prompt
 
 
-def test_the_server_lists_both_scripts(server):
+def test_the_server_lists_the_five_scripts(server):
     meta = server.get("/xlwings/custom-scripts-meta").json()
-    assert sorted(m["function_name"] for m in meta) == ["check", "recalc"]
+    assert sorted(m["function_name"] for m in meta) == sorted(a.function for a in ACTIONS)
     assert all(not m["include"] and not m["exclude"] for m in meta)  # the whole workbook is needed
 
 
@@ -257,7 +259,7 @@ def test_manifest_parses_and_describes_the_chinese_ribbon(server):
     tab = root.find(".//v:CustomTab", NS)
     strings = {s.get("id"): s.get("DefaultValue") for s in root.iterfind(".//bt:String", NS)}
     assert strings[tab.find("v:Label", NS).get("resid")] == "绩效自评"
-    assert buttons(root) == {"xlperf-recalc": "重新计算得分", "xlperf-check": "检查"}
+    assert buttons(root) == {f"xlperf-{a.id}": a.label for a in ACTIONS}
 
     # Every resource a control names exists, and every URL is this server's.
     defined = {e.get("id") for e in root.iterfind(".//v:Resources/*/*", NS)}
@@ -312,7 +314,7 @@ def test_every_ribbon_button_runs_an_existing_script(server, tmp_path):
     scripts = {m["function_name"] for m in server.get("/xlwings/custom-scripts-meta").json()}
     assert set(associated) == set(buttons(manifest(server)))
     assert set(associated.values()) <= scripts
-    assert associated == {"xlperf-recalc": "recalc", "xlperf-check": "check"}
+    assert associated == {f"xlperf-{a.id}": a.function for a in ACTIONS}
 
 
 def test_ribbon_js_node_tests():

@@ -17,8 +17,9 @@ function fakeEvent() {
   return event;
 }
 
-test("the manifest has the two ribbon buttons", () => {
-  assert.deepEqual(functionNames.sort(), ["xlperf-check", "xlperf-recalc"]);
+test("the manifest has the five ribbon buttons", () => {
+  assert.deepEqual(functionNames.sort(),
+    ["xlperf-check", "xlperf-export", "xlperf-mail", "xlperf-recalc", "xlperf-report"]);
 });
 
 test("every ribbon button of the manifest is associated, and nothing else", () => {
@@ -28,7 +29,10 @@ test("every ribbon button of the manifest is associated, and nothing else", () =
 });
 
 test("a click runs its script once, then completes the event", async () => {
-  const expected = { "xlperf-recalc": "recalc", "xlperf-check": "check" };
+  const expected = {
+    "xlperf-recalc": "recalc", "xlperf-check": "check", "xlperf-export": "export",
+    "xlperf-report": "word_report", "xlperf-mail": "mail",
+  };
   for (const [functionId, scriptName] of Object.entries(expected)) {
     const { handlers, calls, log } = loadRibbon();
     const event = fakeEvent();

@@ -77,4 +77,4 @@ def add_route(app) -> None:
             return JSONResponse({"detail": "下载地址无效或已过期（文件保留 2 小时）：请在 Excel 中重新点击按钮"}, status_code=404)
         return FileResponse(path, filename=path.name, headers={"Cache-Control": "no-store"})
 
-    app.add_api_route(PREFIX + "/{token}/{name}", download, methods=["GET"])
+    app.add_api_route(PREFIX + "/{token}/{name:path}", download, methods=["GET"])
