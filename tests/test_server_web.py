@@ -166,11 +166,26 @@ def test_serve_refuses_a_missing_mail_config(monkeypatch, tmp_path):
 
 
 # ---- many users at once -------------------------------------------------------------------------
+WORKED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) 重新计算得分“多项目.xlsx”：.*（工作进程 (\d+)，用时 ([\d.]+) 秒）$", re.M)
+
+
+def worker_intervals(log: str) -> list[tuple[int, float, float]]:
+    """(worker pid, start, end) of every recalc the server logged, in seconds."""
+    from datetime import datetime
+
+    out = []
+    for stamp, pid, took in WORKED.findall(log):
+        end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").timestamp() + 1  # the log has whole seconds
+        out.append((int(pid), end - float(took) - 1, end))
+    return out
+
+
 def test_three_recalcs_run_in_parallel_and_the_manifest_keeps_answering(tmp_path):
     if (os.cpu_count() or 1) < 2:
         pytest.skip("needs two cores")
     body = json.dumps(payload_from_openpyxl(new_workbook(example_projects(PROJECTS_MANY), load_profile()),
                                             name="多项目.xlsx"), default=str).encode("utf-8")
+    busy_before = os.getloadavg()[0]  # other programs' load: the cores this test may count on
     with start_server(tmp_path, "--workers", "2") as running:
         def recalc() -> float:
             start = time.monotonic()
@@ -181,7 +196,7 @@ def test_three_recalcs_run_in_parallel_and_the_manifest_keeps_answering(tmp_path
             return time.monotonic() - start
 
         running.wait_until_ready()
-        recalc()  # both workers warm (the first call pays for imports)
+        recalc()  # warm (the first call pays for imports)
         single = recalc()
         done, slowest_get = [], 0.0
         threads = [threading.Thread(target=lambda: done.append(recalc())) for _ in range(3)]
@@ -196,10 +211,20 @@ def test_three_recalcs_run_in_parallel_and_the_manifest_keeps_answering(tmp_path
         for t in threads:
             t.join()
         together = time.monotonic() - start
-    assert len(done) == 3
-    # Two workers: two rounds (2 × single); one at a time would take 3 × single.
-    assert together < 2.6 * single, (together, single)
+        time.sleep(0.5)
+        intervals = worker_intervals(running.output())[-3:]
+    assert len(done) == 3 and len(intervals) == 3
+    # The event loop never waits for a recalc.
     assert slowest_get < 1.0, slowest_get
+    # Two worker processes computed at the same time (whatever else the machine runs).
+    assert any(a[0] != b[0] and min(a[2], b[2]) - max(a[1], b[1]) > 0.5 * single
+               for a in intervals for b in intervals), intervals
+    # Two workers: two rounds (2 × single); one at a time would take 3 × single. Wall time says so only when
+    # the two cores are ours: on a machine busy with other programs the ratio measures them, not the server.
+    if busy_before > (os.cpu_count() or 1) - 1.5:
+        pytest.skip(f"load average {busy_before:.1f} before the test: the cores are busy, the ratio cannot be measured "
+                    f"(three recalcs {together:.0f} s, one {single:.0f} s; the overlap was checked)")
+    assert together < 2.6 * single, (together, single)
 
 
 # ---- the task pane in a real browser ----------------------------------------------------------------

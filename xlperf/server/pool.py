@@ -76,10 +76,13 @@ def _mail_config() -> Path | None:
 
 def work(function: str, payload: dict, folder: str | None, url: str | None) -> tuple[list, str]:
     """In a worker: run xlperf.excel.<function> on the Book of payload; (the actions recorded, a log line)."""
+    import time
+
     import xlwings as xw
 
     from xlperf import excel
 
+    started = time.monotonic()
     book = xw.Book(json=payload)
     try:
         command = getattr(excel, function)
@@ -88,7 +91,8 @@ def work(function: str, payload: dict, folder: str | None, url: str | None) -> t
             report = command(book, files=files)
         else:
             report = command(book)
-        return book.json()["actions"], _outcome(report)
+        took = time.monotonic() - started
+        return book.json()["actions"], f"{_outcome(report)}（工作进程 {os.getpid()}，用时 {took:.1f} 秒）"
     finally:
         book.close()
 
