@@ -5,6 +5,8 @@
   read), else as soon as the chunks received pass the limit (chunked transfer encoding).
 - A script call (POST /xlwings/custom-scripts-call/<script>) whose body is not the JSON object the
   Office.js client sends (invalid UTF-8 or JSON, an array, a book without sheets…) is refused with 400.
+- A script call's answer is the JSON its worker process made (xlperf.server.pool.ANSWER): xlwings Server's route
+  runs as always, but thousands of actions are not encoded on the event loop.
 - Anything that still goes wrong is logged as one Chinese line (no traceback on the console) and,
   where no answer was sent yet, answered with a Chinese 500.
 
@@ -138,6 +140,13 @@ class RequestGuard:
                 return
 
         delivered, started = False, False
+        answer = None
+        if scope["method"] == "POST" and SCRIPT_CALL in path:
+            from .pool import ANSWER
+
+            answer = {}
+            ANSWER.set(answer)  # the script's worker encodes the answer (see xlperf.server.pool)
+        held = None  # the route's response start, while its body may still be replaced
 
         async def replay():
             nonlocal delivered
@@ -147,8 +156,20 @@ class RequestGuard:
             return await receive()
 
         async def watch(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
+            nonlocal started, held
+            if answer is not None and message["type"] == "http.response.start" and message["status"] == 200:
+                held = message
+                return
+            if held is not None and message["type"] == "http.response.body":
+                body = answer.get("body")
+                if body is not None:  # {"actions": []} from the route, the worker's actions instead
+                    headers = [(k, v) for k, v in held["headers"] if k.lower() != b"content-length"]
+                    held = {**held, "headers": headers + [(b"content-length", str(len(body)).encode())]}
+                    message = {"type": "http.response.body", "body": body, "more_body": False}
+                started = True
+                await send(held)
+                held = None
+            elif message["type"] == "http.response.start":
                 started = True
             await send(message)
 

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextvars import ContextVar
 from pathlib import Path
 
 WORKERS_ENV = "XLPERF_SERVE_WORKERS"
@@ -24,6 +25,9 @@ FILE_ACTIONS = {"export", "word_report", "mail"}  # they make files: a download 
 
 log = logging.getLogger("xlperf.server")
 _pool: ProcessPoolExecutor | None = None
+# A script call's answer, when RequestGuard takes it: {"body": the JSON bytes the worker made}. xlwings Server's
+# route (auth, roles, the Book) runs as always; its body, {"actions": []}, is replaced by this one.
+ANSWER: ContextVar[dict | None] = ContextVar("xlperf_answer", default=None)
 
 
 def default_workers() -> int:
@@ -74,8 +78,10 @@ def _mail_config() -> Path | None:
     return here if here.is_file() else None
 
 
-def work(function: str, payload: dict, folder: str | None, url: str | None) -> tuple[list, str]:
-    """In a worker: run xlperf.excel.<function> on the Book of payload; (the actions recorded, a log line)."""
+def work(function: str, payload: dict, folder: str | None, url: str | None,
+         encoded: bool = False) -> tuple[list | bytes, str]:
+    """In a worker: run xlperf.excel.<function> on the Book of payload; (the actions recorded, a log line).
+    encoded: the actions as the answer's JSON body (bytes) instead."""
     import time
 
     import xlwings as xw
@@ -91,8 +97,16 @@ def work(function: str, payload: dict, folder: str | None, url: str | None) -> t
             report = command(book, files=files)
         else:
             report = command(book)
+        actions = book.json()["actions"]
+        if encoded:  # the answer's JSON, made here: encoding thousands of actions would hold up the event loop
+            import json
+
+            from fastapi.encoders import jsonable_encoder  # as xlwings Server's route would encode them
+
+            actions = json.dumps({"actions": jsonable_encoder(actions)}, ensure_ascii=False, allow_nan=False,
+                                 separators=(",", ":")).encode("utf-8")
         took = time.monotonic() - started
-        return book.json()["actions"], f"{_outcome(report)}（工作进程 {os.getpid()}，用时 {took:.1f} 秒）"
+        return actions, f"{_outcome(report)}（工作进程 {os.getpid()}，用时 {took:.1f} 秒）"
     finally:
         book.close()
 
@@ -116,6 +130,11 @@ async def run(function: str, label: str, book) -> None:
         made = downloads.new_folder()
         folder, url = str(made), downloads.url_of(made)
     payload = book.api
-    actions, outcome = await asyncio.get_running_loop().run_in_executor(start(), work, function, payload, folder, url)
-    book.json()["actions"].extend(actions)
+    answer = ANSWER.get()  # set by RequestGuard (xlperf serve): it sends the JSON made in the worker
+    actions, outcome = await asyncio.get_running_loop().run_in_executor(
+        start(), work, function, payload, folder, url, answer is not None)
+    if answer is not None:
+        answer["body"] = actions
+    else:
+        book.json()["actions"].extend(actions)
     log.info("%s“%s”：%s", label, book.name, outcome)
