@@ -221,10 +221,12 @@ def test_three_recalcs_run_in_parallel_and_the_manifest_keeps_answering(tmp_path
                for a in intervals for b in intervals), intervals
     # Two workers: two rounds (2 × single); one at a time would take 3 × single. Wall time says so only when
     # the cores are not oversubscribed by other programs (then the ratio measures them, not the server).
-    if busy_before > (os.cpu_count() or 1) + 1:
-        pytest.skip(f"load average {busy_before:.1f} before the test: the cores are busy, the ratio cannot be measured "
+    others = max(busy_before - 1, os.getloadavg()[0] - 2)  # less the test's own build, and the two workers
+    if others > (os.cpu_count() or 1) - 0.5:
+        pytest.skip(f"load average {busy_before:.1f} before, {os.getloadavg()[0]:.1f} after the test: other programs "
+                    f"keep the cores busy, the ratio cannot be measured "
                     f"(three recalcs {together:.0f} s, one {single:.0f} s; the overlap was checked)")
-    assert together < 2.6 * single, (together, single)
+    assert together < 2.6 * single, (together, single, busy_before, os.getloadavg())
 
 
 # ---- the task pane in a real browser ----------------------------------------------------------------
