@@ -408,3 +408,142 @@ def test_addin_help_is_chinese():
     result = runner.invoke(app, ["addin", "--help"])
     assert result.exit_code == 0 and "加载项" in result.output
     assert "复制到 Excel 的启动文件夹" in result.output
+
+
+# ---- the full add-in's VBA, written by pyopenvba, read back by three independent readers ----------------
+from xlperf import addin_vba as V  # noqa: E402
+
+
+def pyopenvba_modules(path: Path) -> dict[str, str]:
+    from pyopenvba import ExcelFile
+
+    with ExcelFile(path) as book:
+        return book.vba_modules()
+
+
+def expected_modules() -> dict[str, str]:
+    """What xlperf.xlam's project must hold: the template's modules, our ribbon module, the xlperf config prefix."""
+    template = vba_modules(A.BASIC_ADDIN_PATH)  # the template's vbaProject.bin, byte for byte (tested above)
+    expected = {name: code for name, code in template.items() if name != V.TEMPLATE_RIBBON_MODULE}
+    expected[V.RIBBON_MODULE] = V.ribbon_module_source()
+    expected["xlwings"] = template["xlwings"].replace('PROJECT_NAME As String = "myaddin"', 'PROJECT_NAME As String = "xlperf"')
+    return expected
+
+
+@pytest.mark.parametrize("reader", [vba_modules, pyopenvba_modules], ids=["olevba", "pyopenvba"])
+def test_every_module_reads_back_as_its_source(reader):
+    modules = reader(A.ADDIN_PATH)
+    expected = expected_modules()
+    assert list(modules) == ["ThisWorkbook", "Dictionary", "XlperfRibbon", "Sheet2", "xlwings"]
+    assert modules == expected  # exactly, line endings included
+    assert reader(A.BASIC_ADDIN_PATH)["xlwings"] != modules["xlwings"]  # the comparison can fail
+
+
+@pytest.mark.parametrize("reader", [vba_modules, pyopenvba_modules], ids=["olevba", "pyopenvba"])
+def test_xlwings_module_is_the_release_source_but_for_its_project_name(reader):
+    ours, release = reader(A.ADDIN_PATH)["xlwings"], reader(A.BASIC_ADDIN_PATH)["xlwings"]
+    changed = [(a, b) for a, b in zip(ours.split("\n"), release.split("\n"), strict=True) if a != b]
+    assert changed == [('Public Const PROJECT_NAME As String = "xlperf"', 'Public Const PROJECT_NAME As String = "myaddin"')]
+
+
+@pytest.mark.parametrize("reader", [vba_modules, pyopenvba_modules], ids=["olevba", "pyopenvba"])
+def test_each_on_action_is_a_public_ribbon_sub_that_runs_its_action(reader, xlam):
+    modules = reader(A.ADDIN_PATH)
+    buttons = ribbon_buttons(xlam.read(A.CUSTOM_UI_PART))
+    assert len(buttons) == len(A.ACTIONS)
+    for button, action in zip(buttons, A.ACTIONS, strict=True):
+        module, name = button.get("onAction").split(".")
+        assert module == "XlperfRibbon"
+        procs = procedures(modules[module])
+        proc = procs[name]
+        assert is_ribbon_callback(proc) and proc["params"] == "control As IRibbonControl", proc
+        assert proc["body"].strip() == f'RunXlperf "{A.python_command(action)}"'
+    run = procedures(modules["XlperfRibbon"])["RunXlperf"]
+    assert run["scope"] == "Private" and "    RunPython PythonCommand\n" in run["body"]
+    run_python = procedures(modules["xlwings"])["RunPython"]  # the xlwings module's public RunPython
+    assert run_python["scope"] == "Public" and run_python["params"] == "PythonCommand As String"
+    # no other ribbon callback: every Sub taking an IRibbonControl has a button
+    callbacks = {f"{m}.{n}" for m, code in modules.items() for n, p in procedures(code).items()
+                 if "IRibbonControl" in p["params"]}
+    assert callbacks == {b.get("onAction") for b in buttons}
+
+
+def test_ribbon_module_is_ascii_for_the_projects_code_page():
+    """The template's project is code page 1252: Chinese text in the module would be lost; ChrW builds it."""
+    from pyopenvba import ExcelFile
+
+    with ExcelFile(A.ADDIN_PATH) as book:
+        assert book.vba_project().code_page == 1252
+    source = V.ribbon_module_source()
+    assert source.isascii()
+    assert "\n" not in source.replace("\r\n", "")
+    assert max(len(line) for line in source.split("\r\n")) < 1024  # VBA's line limit
+    assert "MsgBox " + V.vba_string("请先打开要处理的工作簿。") in source
+
+
+def _eval_vba_string(expr: str) -> str:
+    """Evaluate a `"…" & ChrW(n) & …` expression as VBA does."""
+    token = re.compile(r'\s*(?:"((?:[^"]|"")*)"|ChrW\((\d+)\))\s*(&|$)')
+    out, pos = [], 0
+    while pos < len(expr):
+        m = token.match(expr, pos)
+        assert m, expr[pos:]
+        out.append(m[1].replace('""', '"') if m[1] is not None else chr(int(m[2])))
+        pos = m.end()
+    return "".join(out)
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=40))
+def test_vba_string_is_ascii_and_means_the_text(text):
+    expr = V.vba_string(text)
+    assert expr.isascii()
+    assert _eval_vba_string(expr) == text
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    for out in ("one", "two"):
+        result = runner.invoke(app, ["addin", "build", "--outdir", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == ["customUI-workbook.xml", "customUI.xml", "xlperf-basic.xlam", "xlperf.bas", "xlperf.xlam"]
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_a_template_without_the_expected_vba_is_refused_in_chinese():
+    with pytest.raises(A.AddinError, match="PROJECT_NAME"):
+        V.xlwings_module_source('Public Const PROJECT_NAME As String = "other"\r\n')
+    with pytest.raises(A.AddinError, match="配置工作表"):
+        V.rename_config_sheet(b'<sheet name="Sheet1"/>')
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_addin_and_lists_its_modules(tmp_path):
+    """A third reader: LibreOffice loads the VBA project into Basic (converted to .ods, Basic/<project>/*.xml)."""
+    from xlperf import libreoffice
+
+    if not libreoffice.available():
+        pytest.skip("LibreOffice 未安装")
+    out = libreoffice.convert(A.ADDIN_PATH, "ods", tmp_path, infilter="Calc MS Excel 2007 VBA XML")
+    expected = expected_modules()
+    with zipfile.ZipFile(out) as ods:
+        found = {}
+        for name in ods.namelist():
+            parts = name.split("/")
+            if len(parts) == 3 and parts[0] == "Basic" and parts[2].endswith(".xml") and not parts[2].startswith("script-"):
+                root = ET.fromstring(ods.read(name))
+                found[root.get("{http://openoffice.org/2000/script}name")] = root.text or ""
+    assert set(found) == set(expected)
+    for name, code in expected.items():
+        body = "\n".join(line for line in code.replace("\r\n", "\n").split("\n") if not line.startswith("Attribute "))  # LO drops attribute lines
+        kind = {"XlperfRibbon": "VBAModule", "xlwings": "VBAModule", "Dictionary": "VBAClassModule"}.get(name, "VBADocumentModule")
+        header = [f"Rem Attribute VBA_ModuleType={kind}", "Option VBASupport 1"] + (["Option ClassModule"] if kind == "VBAClassModule" else [])
+        lo = found[name].split("\n")
+        assert lo[:len(header)] == header, (name, lo[:3])
+        assert "\n".join(lo[len(header):]).strip("\n") == body.strip("\n"), name
+    ribbon = found["XlperfRibbon"]
+    for action in A.ACTIONS:
+        assert f"Public Sub {V.callback_name(action)}(control As IRibbonControl)" in ribbon
