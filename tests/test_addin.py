@@ -387,7 +387,7 @@ def test_install_on_linux_explains_why_not(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform in A.SUPPORTED_PLATFORMS, reason="the Linux message")
-@pytest.mark.parametrize("args", [["install"], ["install", "--dry-run"], ["remove"]])
+@pytest.mark.parametrize("args", [["install"], ["install", "--dry-run"], ["install", "--basic"], ["remove"]])
 def test_addin_install_command_on_linux_exits_2_in_chinese(args):
     result = runner.invoke(app, ["addin", *args])
     assert result.exit_code == 2
