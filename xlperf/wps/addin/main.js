@@ -7,6 +7,7 @@
 "use strict";
 
 var xlperfBusy = false;
+var xlperfRibbon = null;
 
 // Some WPS builds expose members as properties, others as zero-argument methods.
 function xlperfGet(obj, name) {
@@ -15,9 +16,7 @@ function xlperfGet(obj, name) {
 }
 
 function OnAddinLoad(ribbonUI) {
-  if (typeof window.Application.ribbonUI !== "object") {
-    window.Application.ribbonUI = ribbonUI;
-  }
+  xlperfRibbon = ribbonUI;
   return true;
 }
 
