@@ -113,6 +113,8 @@ def serve(
     max_size: float = typer.Option(DEFAULT_MAX_MB, "--max-size", min=0.001, max=4096, metavar="MB", envvar=MAX_SIZE_ENV,
                                    help=f"一次请求（Excel 发送的工作簿数据）的大小上限，超过的请求被拒绝（默认 {DEFAULT_MAX_MB:g} MB；"
                                         f"也可用环境变量 {MAX_SIZE_ENV}）"),
+    token_file: Optional[Path] = typer.Option(None, "--token-file",
+                                              help="只接受带有此文件中令牌的计算请求（WPS 加载项；xlperf wps install 会设置）"),
 ) -> None:
     """启动 xlwings Server，为 Excel 网页版和 Mac 版提供“绩效自评”选项卡（需要 XLWINGS_LICENSE_KEY，见 README）。"""
     if importlib.util.find_spec("xlwings_server") is None or importlib.util.find_spec("uvicorn") is None:
@@ -124,6 +126,14 @@ def serve(
     except KeyError as exc:
         _fail(str(exc.args[0]))
     _check_tls(ssl_keyfile, ssl_certfile)
+    token = None
+    if token_file is not None:
+        from .token import read_token
+
+        try:
+            token = read_token(token_file)
+        except ValueError as exc:
+            _fail(str(exc))
     _check_port(host, port)
     _configure_environment()
     os.environ["XLPERF_PROFILE"] = profile  # read by xlperf.excel.default_profile in the scripts
@@ -151,6 +161,10 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo("注意：服务不要求登录，收到的工作簿内容会在本机计算；只应在单位内网中开放。", err=True)
     guarded = RequestGuard(main_app, int(max_size * 1024 * 1024))  # size limit, payload check, no tracebacks
+    if token is not None:
+        from .token import TokenGuard
+
+        guarded = TokenGuard(guarded, token)  # outermost: nothing is read or run without the WPS add-in's token
     uvicorn.run(guarded, host=host, port=port, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
                 ssl_certfile=str(ssl_certfile) if ssl_certfile else None, log_level="warning")
     typer.echo("xlperf 服务已停止。", err=True)
