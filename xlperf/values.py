@@ -16,6 +16,7 @@ from .vocabulary import (
     APPROXIMATE_MARKERS,
     DEADLINE_MARKERS,
     EXCEL_ERRORS,
+    LIST_MARKS_AFTER_NUMBER,
     PERCENT_WORDS,
     PLACEHOLDERS,
     PREFIX_OPERATORS,
@@ -205,7 +206,7 @@ def parse_text(raw: str) -> Value:
         percent, rest = True, rest[:-1]
     unit = None
     if rest:
-        if rest[0] in ".、,，)）:：" or any(ch.isdigit() for ch in rest):
+        if rest[0] in LIST_MARKS_AFTER_NUMBER or any(ch.isdigit() for ch in rest):
             # "1.各级各部门业务上云数2.…" is a numbered name, not a number.
             return Value("text", shown=shown, text=s)
         # A percentage carries no other unit: "100%按合同支付" is 100%.
