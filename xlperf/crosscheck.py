@@ -73,6 +73,11 @@ def rule_values(result: ProjectResult) -> dict[str, object]:
     pos = result.project.positions
     out: dict[str, object] = {}
     rows_with_errors = {f.cell for f in result.findings if f.severity == ERROR}
+    # A target the rules read in another unit than Excel's formula (0.95 beside 90%): the warning at the
+    # target cell says what Excel shows and what to type; the row and the total are not compared again.
+    read_otherwise = {f.cell for f in result.findings if f.code == "unit-ambiguous"
+                      for r in result.indicators if r.indicator.cells.get("target") and r.indicator.cells["target"].cell == f.cell}
+    rows_with_errors |= read_otherwise
     if result.budget is not None:
         for (row, col), amount in result.budget.amounts.items():
             out[pos.budget_cell(row, col)] = amount
