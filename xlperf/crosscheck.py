@@ -147,9 +147,10 @@ def _function_finding(book: FormulaBook, sheet: str, r: int, c: int, stored: dic
         kept = stored.get((r, c))
         how = (f"已按文件中保存的结果“{_show(kept)}”核对引用它的单元格" if kept is not None
                else "文件中也没有保存它的计算结果，引用它的单元格无法核对")
+        what = (f"使用了函数 {names}，xlperf 无法重新计算它（需要联网或较新版本 Excel 的函数）" if names
+                else "xlperf 无法重新计算（可能引用了其他工作簿或定义的名称）")
         return make_finding(WARNING, "formula-unsupported-function", loc,
-                            f"公式 {formula} 使用了函数 {names}，xlperf 无法重新计算它（需要联网或较新版本 Excel 的函数）；"
-                            f"{how}。评分所用的单元格请直接填写数值", published=formula)
+                            f"公式 {formula} {what}；{how}。评分所用的单元格请直接填写数值", published=formula)
     return None
 
 

@@ -251,7 +251,7 @@ class FormulaBook:
         v = self._with_formulas(sheet, formula)
         if v != UNSUPPORTED:
             return v
-        names = [n for n in function_names(formula) if not _computable(n)] or function_names(formula)
+        names = [n for n in function_names(formula) if not _computable(n)]  # [] : no function is to blame
         own = self.formulas.get(sheet, {}).get((r, c)) == formula  # not evaluate()'s "what would it give"
         unknown = [n for n in names if not is_excel_function(n)]
         if unknown:
