@@ -8,6 +8,7 @@ grades or budget figures. Each disagreement is a finding at that cell.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -136,7 +137,8 @@ def overwritten_formulas(wb, result: ProjectResult, expected: dict[str, str]) ->
 
 def _function_finding(book: FormulaBook, sheet: str, r: int, c: int, stored: dict) -> Finding | None:
     """A formula calling a function no engine here computes: said once, at its cell, in words."""
-    key, loc, formula = (sheet, r, c), Loc(sheet, cell_name(r, c)), book.formulas[sheet][(r, c)]
+    key, loc = (sheet, r, c), Loc(sheet, cell_name(r, c))
+    formula = re.sub(r"(?i)_xl(?:fn|ws)\.", "", book.formulas[sheet][(r, c)])  # as Excel shows it: =WEBSERVICE(…)
     if key in book.unknown:
         names = "、".join(book.unknown[key])
         return make_finding(WARNING, "formula-unknown-function", loc,
