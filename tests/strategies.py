@@ -13,7 +13,9 @@ _suffix = st.sampled_from(["", "", "%", "%", "个", "天", "万元", "%以上", 
                            "%以上（含95%）", "％"])
 typed_quantity = st.builds(lambda o, n, s: f"{o}{n}{s}", _ops, _numbers, _suffix)
 typed_text = st.sampled_from(["持续", "及时", "健全", "达成", "完成", "有效", "部分达成", "约90%", "/", "—", "",
-                              "12月底前完成", "2023年底前", "　完成", "已 完成", "暂无", "９０％", "≥０", "９５"])
+                              "12月底前完成", "2023年底前", "　完成", "已 完成", "暂无", "９０％", "≥０", "９５",
+                              # a number followed by more digits or a list mark is text (issue 27)
+                              "6月份完成宣传片制作;9月份完成文本", "1.完成验收", "10、完成", "3个,5个", "10."])
 typed_number = st.builds(Typed, st.floats(min_value=0, max_value=2, allow_nan=False).map(lambda x: round(x, 4)),
                          st.sampled_from(["0%", "0.00%", "General", "0.00"]))
 typed_value = st.one_of(typed_quantity, typed_quantity, typed_text, typed_number)

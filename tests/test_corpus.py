@@ -46,6 +46,40 @@ def test_check_agrees_with_the_hand_verdict(source):
     assert outcome.total_ok is not False, outcome.detail
     assert outcome.missed == [], outcome.detail
     assert outcome.false_errors == [], outcome.detail
+    assert outcome.judgements_missed == [], outcome.detail
+
+
+@pytest.mark.parametrize("expected, correct, same", [
+    ("95.86%", "0.959", True), ("95.9%", "0.959", True), ("100.00%", "100%", True), ("1.9", "1.90", True),
+    ("100", "100 (with the budget block's 10: 110)", True), ("9.3", "9.29", False), ("9.28", "9.29", False),
+    ("95.86%", "0.958", False), ("10", "10%", False), (None, "10", False),
+])
+def test_a_finding_agrees_with_the_correct_value_at_its_precision(expected, correct, same):
+    assert score.agrees(expected, correct) is same
+
+
+def _edited_source(tmp_path: Path, stem: str, old: str, new: str) -> Path:
+    """A copy of a source with one edit; it keeps its name, so it is scored on the committed workbook."""
+    text = (CORPUS / "src" / f"{stem}.toml").read_text("utf-8")
+    assert text.count(old) == 1
+    edited = tmp_path / f"{stem}.toml"
+    edited.write_text(text.replace(old, new), "utf-8")
+    return edited
+
+
+def test_a_wrong_cell_flagged_with_another_value_is_not_found(tmp_path):
+    """C6 is flagged (total-mismatch, 应为 90); a hand verdict of 91 makes that a miss, not a find."""
+    source = _edited_source(tmp_path, "national-anhui-tangxi-weituo-2022", 'correct = "90"\n', 'correct = "91"\n')
+    outcome = score.score_one(source)
+    assert outcome.missed == ["C6"] and not outcome.ok
+    assert any("C6" in line and "91" in line for line in outcome.detail)
+
+
+def test_a_judgement_cell_without_a_warning_fails_the_table(tmp_path):
+    source = _edited_source(tmp_path, "national-hebei-langfang-shipin-2019", "[[expected.judgement]]\n",
+                            '[[expected.judgement]]\ncell = "A1"\nwhy = "no warning there"\n\n[[expected.judgement]]\n')
+    outcome = score.score_one(source)
+    assert outcome.judgements_missed == ["A1"] and not outcome.ok
 
 
 def test_form_recognised():

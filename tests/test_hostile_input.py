@@ -229,16 +229,33 @@ def test_a_killed_recalc_leaves_the_original_and_its_temporary_file_is_cleaned(t
 
 
 # ---- any text as a name ------------------------------------------------------------------------------
+def _project_names(path: Path) -> set[str]:
+    """The 项目名称 column of 项目清单."""
+    ws = load_workbook(path)[L.PROJECT_LIST_SHEET]
+    col = L.PROJECT_LIST_COLUMNS.index("项目名称") + 1
+    return {str(ws.cell(r, col).value).strip() for r in range(L.PROJECT_LIST_FIRST_ROW, ws.max_row + 1)
+            if ws.cell(r, col).value not in (None, "")}
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.text(min_size=1, max_size=40))
+@given(name=st.one_of(st.text(min_size=1, max_size=40), st.sampled_from(["项目1", " 项目1\n", "\x07", "   "])))
 def test_any_text_as_a_project_name_keeps_the_workbook_valid(tmp_path_factory, name):
     folder = tmp_path_factory.mktemp("n")
     path = folder / "book.xlsx"
     new_result = run("new", path)
     assert new_result.exit_code == 0
+    before = path.read_bytes()
+    existing = _project_names(path)
     result = run("add-project", path, "--name", name)
-    assert result.exit_code in (0, 2)
     assert "Traceback" not in result.stderr
+    kept = L.printable_name(name)
+    if not kept or kept in existing:  # nothing printable left, or a project of that name exists: refused
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert ("不能为空" if not kept else "已存在") in result.stderr
+        assert path.read_bytes() == before
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert kept in _project_names(path)  # listed in 项目清单 under the name kept
     _valid_package(path)
     recalc = run("recalc", path)
     assert recalc.exit_code in (0, 1)
@@ -250,24 +267,76 @@ def test_any_text_as_a_project_name_keeps_the_workbook_valid(tmp_path_factory, n
 
 
 # ---- two writers at once -----------------------------------------------------------------------------
-def test_two_concurrent_writers_never_lose_an_update(tmp_path):
-    """recalc and add-project started a moment apart: the second waits for the first and keeps its work."""
+# Runs xlperf with a gate around the writer lock: the "first" process, once it holds the lock, says so
+# and waits for the test's "go"; the "second" says when it starts to wait for the lock.
+_GATED_XLPERF = """
+import os, pathlib, sys, time
+from xlperf import safety
+gate, role, acquire = pathlib.Path(os.environ["XLPERF_TEST_GATE"]), os.environ["XLPERF_TEST_ROLE"], safety._acquire
+def gated(lock, name, wait):
+    if role == "second":
+        (gate / "second-waits").write_text(lock.read_text() if lock.exists() else "")
+    held = acquire(lock, name, wait)
+    if role == "first":
+        (gate / "first-holds").touch()
+        while not (gate / "go").exists():
+            time.sleep(0.01)
+    else:
+        (gate / "second-holds").touch()
+    return held
+safety._acquire = gated
+from xlperf.cli import main
+sys.argv[0] = "xlperf"
+main()
+"""
+
+
+def _gated(gate: Path, role: str, *args) -> subprocess.Popen:
+    env = dict(os.environ, XLPERF_TEST_GATE=str(gate), XLPERF_TEST_ROLE=role)
+    return subprocess.Popen([sys.executable, "-c", _GATED_XLPERF, *map(str, args)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 120) -> None:
     import time
 
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, f"exited {process.returncode} before {path.name}: {process.stderr.read()}"
+        assert time.monotonic() < deadline, f"no {path.name} after {seconds} s"
+        time.sleep(0.01)
+
+
+def test_two_concurrent_writers_never_lose_an_update(tmp_path):
+    """recalc holds the writer lock (held there by a gate) while add-project starts and waits for it:
+    the two overlap for certain, and the second keeps the first's work."""
+    import time
+
+    from xlperf.safety import LOCK_POLL_SECONDS, writer_lock_path
+
     path = _book(tmp_path, projects=20)
-    recalc = subprocess.Popen([sys.executable, "-m", "xlperf", "recalc", str(path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 30
-    while time.time() < deadline and not (tmp_path / f".{path.name}.xlperf-lock").exists() and recalc.poll() is None:
-        time.sleep(0.005)
-    add = subprocess.run([sys.executable, "-m", "xlperf", "add-project", str(path), "--name", "后来的项目"],
-                         capture_output=True, text=True, timeout=300)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    recalc = _gated(gate, "first", "recalc", path)
+    add = None
+    try:
+        _wait_for(gate / "first-holds", recalc)
+        add = _gated(gate, "second", "add-project", path, "--name", "后来的项目")
+        _wait_for(gate / "second-waits", add)
+        # The overlap: add-project asked for the lock while recalc, still running, held it.
+        assert (gate / "second-waits").read_text() == str(recalc.pid)
+        time.sleep(5 * LOCK_POLL_SECONDS)
+        assert recalc.poll() is None and add.poll() is None
+        assert not (gate / "second-holds").exists()  # it waits; it did not go ahead
+        assert writer_lock_path(path).read_text() == str(recalc.pid)
+    finally:
+        (gate / "go").touch()
     assert recalc.wait(timeout=300) in (0, 1), recalc.stderr.read()
-    assert add.returncode == 0, add.stderr
+    assert add.wait(timeout=300) == 0, add.stderr.read()
     wb = load_workbook(path)
     assert "后来的项目" in wb.sheetnames  # add-project's change
     assert L.SUMMARY_SHEET in wb.sheetnames  # recalc's change
-    assert not (tmp_path / f".{path.name}.xlperf-lock").exists()
+    assert not writer_lock_path(path).exists()
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over_and_a_live_one_waited_for(tmp_path):

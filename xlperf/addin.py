@@ -1,12 +1,17 @@
 """The desktop Excel add-in (Windows, macOS): `macros/` and the `xlperf addin` commands.
 
 `macros/xlperf.xlam` is xlwings' own ribbon add-in template (`quickstart_addin_ribbon.xlam` of the pinned
-xlwings release, BSD-licensed) with one zip member replaced: `customUI/customUI.xml`. Its `vbaProject.bin`
-and every other member are byte-for-byte the template's. The template's VBA has exactly one ribbon callback,
-`RibbonMyAddin.RunMain(control As IRibbonControl)`, which runs `import <file stem>; <file stem>.main()` through
-xlwings' `RunPython`; named `xlperf.xlam` it runs `xlperf.main()`. So every button of the add-in can only
-recalculate: 检查/导出/发送邮件 live in `macros/xlperf.bas` (imported by hand), whose Subs reach the add-in's
-`RunPython` with `Application.Run`, and in `macros/customUI-workbook.xml` for a workbook that imports it.
+xlwings release, BSD-licensed) with its VBA rewritten by pyopenvba (`xlperf.addin_vba`): the ribbon module
+`XlperfRibbon` has one `Public Sub XlperfX(control As IRibbonControl)` per action of `ACTIONS`, each running
+its function of xlperf.excel through xlwings' `RunPython`; the xlwings module is the release's source with
+`PROJECT_NAME` = "xlperf" (config sheet `_xlperf.conf`, file `xlperf.conf`). Its customUI has all five
+buttons. No `.bas` import is needed.
+
+`macros/xlperf-basic.xlam` is the fallback until the full add-in has had a first run in Windows Excel: the
+template with only `customUI/customUI.xml` replaced (its `vbaProject.bin` byte-for-byte the template's). Its
+one ribbon callback, `RibbonMyAddin.RunMain`, runs `import <file stem>; <file stem>.main()`, so it is
+installed under the name `xlperf.xlam` (`xlperf addin install --basic`) and reads `myaddin.conf`.
+`macros/xlperf.bas` and `macros/customUI-workbook.xml` give that fallback the other four buttons.
 
 All of `macros/` is generated here (`python -m xlperf.addin` or `xlperf addin build`) from `ACTIONS`, and a
 test keeps the committed files byte-identical to a fresh build.
@@ -39,6 +44,7 @@ TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 ADDIN_NAME = "xlperf.xlam"  # RunMain imports the file's stem: this name is what makes it call xlperf.main()
 MACROS_DIR = Path(__file__).resolve().parents[1] / "macros"
 ADDIN_PATH = MACROS_DIR / ADDIN_NAME
+BASIC_ADDIN_PATH = MACROS_DIR / "xlperf-basic.xlam"  # the template's VBA untouched: one button (fallback)
 CUSTOM_UI_PATH = MACROS_DIR / "customUI.xml"
 WORKBOOK_CUSTOM_UI_PATH = MACROS_DIR / "customUI-workbook.xml"
 BAS_PATH = MACROS_DIR / "xlperf.bas"
@@ -47,8 +53,9 @@ CUSTOM_UI_PART = "customUI/customUI.xml"  # the template's part; its relationshi
 CUSTOM_UI_NAMESPACE = "http://schemas.microsoft.com/office/2009/07/customui"
 # idQ namespace shared by the add-in's and the workbook's customUI: both add to one tab 绩效自评.
 SHARED_NAMESPACE = "urn:xlperf:ribbon"
-RIBBON_CALLBACK = "RibbonMyAddin.RunMain"  # the template's only ribbon callback
-CONFIG_PREFIX = "myaddin"  # PROJECT_NAME in the template's VBA: sheet myaddin.conf, file myaddin.conf
+BASIC_RIBBON_CALLBACK = "RibbonMyAddin.RunMain"  # the template's only ribbon callback (xlperf-basic.xlam)
+CONFIG_PREFIX = "xlperf"  # PROJECT_NAME in xlperf.xlam's xlwings module: sheet _xlperf.conf, file xlperf.conf
+BASIC_CONFIG_PREFIX = "myaddin"  # PROJECT_NAME in the template's VBA (xlperf-basic.xlam): myaddin.conf
 BAS_ENCODING = "gbk"  # the VBA editor imports .bas files in the system's ANSI code page (GBK on Chinese Windows)
 BAS_MODULE = "xlperf_ribbon"
 ADDIN_RUN_PYTHON = f"'{ADDIN_NAME}'!xlwings.RunPython"  # RunPython of the add-in's xlwings module
@@ -80,7 +87,7 @@ def _button(action: Action, on_action: str, size: str, extra_tip: str = "") -> s
     return "<button " + " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items()) + "/>"
 
 
-def _custom_ui(comment: str, group: str, buttons: list[str]) -> bytes:
+def _custom_ui(comment: str, groups: list[tuple[str, list[str]]]) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
         f"<!-- {escape(comment)} -->",
@@ -88,9 +95,10 @@ def _custom_ui(comment: str, group: str, buttons: list[str]) -> bytes:
         "  <ribbon>",
         "    <tabs>",
         f'      <tab idQ="xlperf:tab" label="{TAB_LABEL}">',
-        f"        {group}",
-        *(f"          {b}" for b in buttons),
-        "        </group>",
+    ]
+    for group, buttons in groups:
+        lines += [f"        {group}", *(f"          {b}" for b in buttons), "        </group>"]
+    lines += [
         "      </tab>",
         "    </tabs>",
         "  </ribbon>",
@@ -101,13 +109,24 @@ def _custom_ui(comment: str, group: str, buttons: list[str]) -> bytes:
 
 
 def addin_custom_ui() -> bytes:
-    """The add-in's ribbon: 重新计算得分 only (the VBA has one ribbon callback, which runs xlperf.main())."""
+    """xlperf.xlam's ribbon: every action, each calling its Sub of the XlperfRibbon module."""
+    from .addin_vba import RIBBON_MODULE, on_action
+
+    return _custom_ui(
+        f"xlperf.xlam 的功能区（{_GENERATED_NOTE}）。每个按钮调用加载项 VBA 模块 {RIBBON_MODULE} 中的同名回调。",
+        [('<group idQ="xlperf:score" label="评分">', [_button(RECALC, on_action(RECALC), "large")]),
+         ('<group idQ="xlperf:report" label="检查与报送">',
+          [_button(a, on_action(a), "large") for a in ACTIONS if a is not RECALC])],
+    )
+
+
+def basic_custom_ui() -> bytes:
+    """xlperf-basic.xlam's ribbon: 重新计算得分 only (the template's VBA has one ribbon callback, xlperf.main())."""
     note = "（检查、导出、生成报告、发送邮件：在命令行运行 xlperf check、xlperf export、xlperf report、xlperf mail，或导入 xlperf.bas。）"
     return _custom_ui(
-        f"xlperf.xlam 的功能区（{_GENERATED_NOTE}）。模板 VBA 只有一个功能区回调 {RIBBON_CALLBACK}，"
-        f"它运行 xlperf.main()，所以加载项中只有“{RECALC.label}”一个按钮。",
-        '<group idQ="xlperf:score" label="评分">',
-        [_button(RECALC, RIBBON_CALLBACK, "large", note)],
+        f"xlperf-basic.xlam 的功能区（{_GENERATED_NOTE}）。模板 VBA 只有一个功能区回调 {BASIC_RIBBON_CALLBACK}，"
+        f"它运行 xlperf.main()，所以这个备用加载项中只有“{RECALC.label}”一个按钮。",
+        [('<group idQ="xlperf:score" label="评分">', [_button(RECALC, BASIC_RIBBON_CALLBACK, "large", note)])],
     )
 
 
@@ -119,8 +138,7 @@ def workbook_custom_ui() -> bytes:
     return _custom_ui(
         f"导入 xlperf.bas 的工作簿的功能区（{_GENERATED_NOTE}）。用 Office RibbonX Editor 以"
         "“Office 2010+ Custom UI Part”插入；与 xlperf.xlam 的按钮显示在同一个“绩效自评”选项卡中。",
-        '<group id="report" label="检查与报送">',
-        [_button(a, a.label, "large") for a in ACTIONS[1:]],
+        [('<group id="report" label="检查与报送">', [_button(a, a.label, "large") for a in ACTIONS[1:]])],
     )
 
 
@@ -188,27 +206,40 @@ def xlwings_template() -> bytes:
     return (xlwings_dir() / TEMPLATE_NAME).read_bytes()
 
 
-def addin_bytes(template: bytes, custom_ui: bytes) -> bytes:
-    """The template with its customUI part replaced; every other member unchanged. Fixed zip metadata."""
+def addin_bytes(template: bytes, custom_ui: bytes, parts: Optional[Mapping[str, bytes]] = None) -> bytes:
+    """The template with its customUI part (and `parts`) replaced; every other member unchanged. Fixed zip metadata."""
+    replaced = {**(parts or {}), CUSTOM_UI_PART: custom_ui}
     with zipfile.ZipFile(io.BytesIO(template)) as src:
-        if CUSTOM_UI_PART not in src.namelist():
-            raise AddinError(f"xlwings 模板中没有 {CUSTOM_UI_PART}")
-    return rezip(template, lambda name, data: custom_ui if name == CUSTOM_UI_PART else data)
+        missing = sorted(set(replaced) - set(src.namelist()))
+        if missing:
+            raise AddinError(f"xlwings 模板中没有 {'、'.join(missing)}")
+    return rezip(template, lambda name, data: replaced.get(name, data))
+
+
+def full_addin_bytes(template: bytes) -> bytes:
+    """xlperf.xlam: the template with our VBA (pyopenvba), the config sheet renamed, and the five-button ribbon."""
+    from .addin_vba import WORKBOOK_PART, rename_config_sheet, with_ribbon_vba
+
+    package = with_ribbon_vba(template)
+    with zipfile.ZipFile(io.BytesIO(package)) as src:
+        workbook = src.read(WORKBOOK_PART)
+    return addin_bytes(package, addin_custom_ui(), {WORKBOOK_PART: rename_config_sheet(workbook)})
 
 
 def generated_files() -> dict[Path, bytes]:
     """Everything in macros/, as bytes."""
-    custom_ui = addin_custom_ui()
+    template = xlwings_template()
     return {
-        ADDIN_PATH: addin_bytes(xlwings_template(), custom_ui),
-        CUSTOM_UI_PATH: custom_ui,
+        ADDIN_PATH: full_addin_bytes(template),
+        BASIC_ADDIN_PATH: addin_bytes(template, basic_custom_ui()),
+        CUSTOM_UI_PATH: addin_custom_ui(),
         WORKBOOK_CUSTOM_UI_PATH: workbook_custom_ui(),
         BAS_PATH: bas_text().encode(BAS_ENCODING),
     }
 
 
 def build(directory: Path = MACROS_DIR) -> list[Path]:
-    """Write macros/ (xlperf.xlam, customUI.xml, customUI-workbook.xml, xlperf.bas); return the paths."""
+    """Write macros/ (xlperf.xlam, xlperf-basic.xlam, customUI.xml, customUI-workbook.xml, xlperf.bas); return the paths."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for path, data in generated_files().items():
@@ -283,13 +314,14 @@ def mac_startup_dir(home: Path) -> Path:
 
 
 def plan_install(platform: str, *, home: Path, env: Mapping[str, str], interpreter: str,
-                 addin_source: Path = ADDIN_PATH, startup_dir: Optional[Path] = None,
-                 xlwings_dir: Optional[Path] = None) -> InstallPlan:
+                 addin_source: Optional[Path] = None, startup_dir: Optional[Path] = None,
+                 xlwings_dir: Optional[Path] = None, basic: bool = False) -> InstallPlan:
     """Where the add-in, its config file and (macOS) xlwings' AppleScript go; nothing is touched.
 
     Mirrors `xlwings addin install`: the add-in goes to Excel's start-up folder (xlwings asks Excel for
     `app.startup_path`; `startup_dir` is that answer when Excel could be asked), the config file is the
-    one the template's VBA reads (`GetConfigFilePath` with PROJECT_NAME "myaddin"), and on macOS
+    one the add-in's VBA reads (`GetConfigFilePath` with PROJECT_NAME "xlperf"; "myaddin" for the
+    `basic` fallback, xlperf-basic.xlam, which is installed under the name xlperf.xlam), and on macOS
     `xlwings runpython install` copies the AppleScript RunPython needs into Excel's script folder.
     """
     if platform not in SUPPORTED_PLATFORMS:
@@ -298,15 +330,18 @@ def plan_install(platform: str, *, home: Path, env: Mapping[str, str], interpret
         raise AddinError(f"Python 路径中含有双引号，加载项的配置文件无法保存：{interpreter}")
     warnings = []
     copies: tuple[tuple[Path, Path], ...] = ()
+    prefix = BASIC_CONFIG_PREFIX if basic else CONFIG_PREFIX
+    if addin_source is None:
+        addin_source = BASIC_ADDIN_PATH if basic else ADDIN_PATH
     if platform == "win32":
         profile = Path(env.get("USERPROFILE") or home)
         appdata = Path(env.get("APPDATA") or profile / "AppData" / "Roaming")
         target_dir = startup_dir or appdata / "Microsoft" / "Excel" / "XLSTART"
-        config_file = profile / f".{CONFIG_PREFIX}" / f"{CONFIG_PREFIX}.conf"  # Environ("USERPROFILE") & "\.myaddin\myaddin.conf"
+        config_file = profile / f".{prefix}" / f"{prefix}.conf"  # Environ("USERPROFILE") & "\.xlperf\xlperf.conf"
         key = "INTERPRETER_WIN"
     else:
         target_dir = startup_dir or mac_startup_dir(home)
-        config_file = home / MAC_EXCEL_SANDBOX / f"{CONFIG_PREFIX}.conf"  # "path to home folder" inside Excel's sandbox
+        config_file = home / MAC_EXCEL_SANDBOX / f"{prefix}.conf"  # "path to home folder" inside Excel's sandbox
         key = "INTERPRETER_MAC"
         if xlwings_dir is None:
             raise AddinError(f"需要 xlwings {XLWINGS_VERSION}：请运行 pip install -e '.[excel]'")
@@ -401,13 +436,13 @@ def _close_running_addin() -> None:
         return
 
 
-def current_plan(startup_dir: Optional[Path] = None, python: Optional[str] = None) -> InstallPlan:
+def current_plan(startup_dir: Optional[Path] = None, python: Optional[str] = None, basic: bool = False) -> InstallPlan:
     """The plan for this computer."""
     if sys.platform not in SUPPORTED_PLATFORMS:
         raise AddinError(unsupported_message(sys.platform))
     package = xlwings_dir()
     return plan_install(sys.platform, home=Path.home(), env=os.environ, interpreter=python or sys.executable,
-                        startup_dir=startup_dir or _excel_startup_path(), xlwings_dir=package)
+                        startup_dir=startup_dir or _excel_startup_path(), xlwings_dir=package, basic=basic)
 
 
 # ---- the `xlperf addin` commands ------------------------------------------------------------------
@@ -434,10 +469,11 @@ def install_command(
     startup_dir: Optional[Path] = typer.Option(None, "--dir", help="Excel 的启动文件夹（默认：向正在运行的 Excel 询问，否则用 Excel 的默认启动文件夹）"),
     python: Optional[str] = typer.Option(None, "--python", help="按钮运行的 Python（默认：运行本命令的 Python）"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只显示将复制和写入的文件，不做任何改动"),
+    basic: bool = typer.Option(False, "--basic", help="安装只有“重新计算得分”一个按钮的备用加载项 xlperf-basic.xlam（VBA 与 xlwings 模板逐字节相同），以 xlperf.xlam 的名称安装"),
 ) -> None:
     """把 xlperf.xlam 复制到 Excel 的启动文件夹，并在加载项的配置文件中写入 Python 的路径。"""
     try:
-        plan = current_plan(startup_dir, python)
+        plan = current_plan(startup_dir, python, basic)
         for warning in plan.warnings:
             _say(f"注意：{warning}")
         if dry_run:
@@ -455,7 +491,8 @@ def install_command(
     for _, target in plan.copies:
         _say(f"已复制 xlwings 的 RunPython 脚本：{target}")
     quit_hint = "（按 Cmd+Q 完全退出）" if plan.platform == "darwin" else ""
-    _say(f"请退出 Excel{quit_hint}并重新启动，功能区将出现“{TAB_LABEL}”选项卡和“{RECALC.label}”按钮。")
+    buttons = RECALC.label if basic else "、".join(a.label for a in ACTIONS)
+    _say(f"请退出 Excel{quit_hint}并重新启动，功能区将出现“{TAB_LABEL}”选项卡和“{buttons}”按钮。")
 
 
 @addin_app.command("remove")
@@ -476,7 +513,7 @@ def remove_command(
 def build_command(
     directory: Path = typer.Option(MACROS_DIR, "--outdir", help="输出文件夹（默认：源代码中的 macros/）"),
 ) -> None:
-    """由 xlwings 模板重新生成 macros/ 中的 xlperf.xlam、customUI.xml、customUI-workbook.xml 和 xlperf.bas。"""
+    """由 xlwings 模板重新生成 macros/ 中的 xlperf.xlam、xlperf-basic.xlam、customUI.xml、customUI-workbook.xml 和 xlperf.bas。"""
     try:
         paths = build(directory)
     except AddinError as exc:

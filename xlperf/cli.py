@@ -926,3 +926,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+from .wps.cli import wps_app as _wps_app  # noqa: E402  (WPS 表格 add-in, issue 22; stdlib + typer only until run)
+app.add_typer(_wps_app, name="wps")

@@ -8,11 +8,12 @@ grades or budget figures. Each disagreement is a finding at that cell.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 from pathlib import Path
 
 from .formula import runtime as rt
-from .formula.book import FormulaBook, cell_name, formula_of
+from .formula.book import UNSUPPORTED, FormulaBook, cell_name, formula_of
 from .readers.input_sheet import expected_formulas, normalise_formula
 from .formula.cached import stored_formula_values
 from .forking import default_workers, fork_map
@@ -73,6 +74,11 @@ def rule_values(result: ProjectResult) -> dict[str, object]:
     pos = result.project.positions
     out: dict[str, object] = {}
     rows_with_errors = {f.cell for f in result.findings if f.severity == ERROR}
+    # A target the rules read in another unit than Excel's formula (0.95 beside 90%): the warning at the
+    # target cell says what Excel shows and what to type; the row and the total are not compared again.
+    read_otherwise = {f.cell for f in result.findings if f.code == "unit-ambiguous"
+                      for r in result.indicators if r.indicator.cells.get("target") and r.indicator.cells["target"].cell == f.cell}
+    rows_with_errors |= read_otherwise
     if result.budget is not None:
         for (row, col), amount in result.budget.amounts.items():
             out[pos.budget_cell(row, col)] = amount
@@ -129,13 +135,45 @@ def overwritten_formulas(wb, result: ProjectResult, expected: dict[str, str]) ->
     return out
 
 
-def compare_formulas(book: FormulaBook, sheet: str, stored: dict, rules: dict[str, object]) -> list[Finding]:
-    """Every formula cell of one sheet: its value against the cached value and, where there is one, the rule."""
+def _function_finding(book: FormulaBook, sheet: str, r: int, c: int, stored: dict) -> Finding | None:
+    """A formula calling a function no engine here computes: said once, at its cell, in words."""
+    key, loc = (sheet, r, c), Loc(sheet, cell_name(r, c))
+    formula = re.sub(r"(?i)_xl(?:fn|ws)\.", "", book.formulas[sheet][(r, c)])  # as Excel shows it: =WEBSERVICE(…)
+    if key in book.unknown:
+        names = "、".join(book.unknown[key])
+        return make_finding(WARNING, "formula-unknown-function", loc,
+                            f"公式 {formula} 中的 {names} 不是 Excel 函数（可能是函数名拼写有误），Excel 中显示 #NAME?；"
+                            "请改正函数名，或直接填写数值", published=formula)
+    if key in book.uncomputable:
+        names = "、".join(n.removeprefix("_XLFN.").removeprefix("_XLWS.") for n in book.uncomputable[key])
+        kept = stored.get((r, c))
+        how = (f"已按文件中保存的结果“{_show(kept)}”核对引用它的单元格" if kept is not None
+               else "文件中也没有保存它的计算结果，引用它的单元格无法核对")
+        what = (f"使用了函数 {names}，xlperf 无法重新计算它（需要联网或较新版本 Excel 的函数）" if names
+                else "xlperf 无法重新计算（可能引用了其他工作簿或定义的名称）")
+        return make_finding(WARNING, "formula-unsupported-function", loc,
+                            f"公式 {formula} {what}；{how}。评分所用的单元格请直接填写数值", published=formula)
+    return None
+
+
+def compare_formulas(book: FormulaBook, sheet: str, stored: dict, rules: dict[str, object],
+                     template: dict[str, str] | None = None) -> list[Finding]:
+    """Every formula cell of one sheet: its value against the cached value and, where there is one, the rule.
+
+    template: cell → the template formula it should hold. Such a cell that still holds it gets no
+    formula-error: its error comes from a cell it reads, and is reported there."""
     findings: list[Finding] = []
+    template = template or {}
     for (r, c), value in book.evaluate_sheet(sheet).items():
         ref = cell_name(r, c)
         loc = Loc(sheet, ref)
         formula = book.formulas[sheet][(r, c)]
+        said = _function_finding(book, sheet, r, c, stored)
+        if said is not None:
+            findings.append(said)
+            continue
+        if value == UNSUPPORTED:
+            continue  # reads a cell whose function could not be computed (said there): nothing to compare
         if (r, c) in stored and not same(stored[(r, c)], value):
             findings.append(make_finding(
                 WARNING, "stale-cached-value", loc,
@@ -148,17 +186,22 @@ def compare_formulas(book: FormulaBook, sheet: str, stored: dict, rules: dict[st
                 f"公式 {formula} 的结果为 {_show(value)}，评分规则的结果为 {_show(rules[ref])}"
                 f"{_difference(value, rules[ref])}；Excel 中显示的数值有误，请恢复模板公式",
                 published=_show(value), expected=_show(rules[ref])))
-        elif isinstance(value, rt.XlError) and ref not in rules and value.code != "#N/A":
+        elif isinstance(value, rt.XlError) and ref not in rules and value.code != "#N/A" and not _untouched(ref, formula, template):
             findings.append(make_finding(
                 WARNING, "formula-error", loc, f"公式 {formula} 的结果为错误值 {value.code}，请检查它引用的单元格",
                 published=value.code))
     return findings
 
 
+def _untouched(ref: str, formula: str, template: dict[str, str]) -> bool:
+    expected = template.get(ref)
+    return expected is not None and (formula == expected or normalise_formula(formula) == normalise_formula(expected))
+
+
 def crosscheck_any(wb, path: Path, sheets: list[str]) -> list[Finding]:
     """For a reviewer's workbook: every formula of the given sheets against the values the file stores."""
-    book = FormulaBook(wb, sheets)
     cached = stored_formula_values(wb, path, sheets)
+    book = FormulaBook(wb, sheets, stored=cached)
     findings: list[Finding] = []
     for sheet in sheets:
         findings += compare_formulas(book, sheet, cached.get(sheet, {}), {})
@@ -191,7 +234,7 @@ def crosscheck(wb, path: Path | None, results: list[ProjectResult], profile=None
 
 def _crosscheck_chunk(shared, indices: list[int]) -> list[list[Finding]]:
     wb, sheets, results, profile, cached = shared
-    book = FormulaBook(wb, sheets)
+    book = FormulaBook(wb, sheets, stored=cached)
     return [_crosscheck_project(wb, book, results[i], profile, cached) for i in indices]
 
 
@@ -201,6 +244,7 @@ def _crosscheck_project(wb, book: FormulaBook, result: ProjectResult, profile, c
         return []  # the tables were not found at all: the reader reported it, there is nothing to compare
     sheet = result.project.sheet
     # Rows or columns moved: the template's formulas translated to where this sheet's cells are now.
-    found = overwritten_formulas(wb, result, expected_formulas(positions, profile))
-    found += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result))
+    expected = expected_formulas(positions, profile)
+    found = overwritten_formulas(wb, result, expected)
+    found += compare_formulas(book, sheet, cached.get(sheet, {}), rule_values(result), expected)
     return [f.for_project(result.project.name, sheet) for f in found]

@@ -151,7 +151,7 @@ def score_and_crosscheck(wb: Workbook, path: Path, profile: Profile, progress: P
     results = score_workbook(wb, path, profile, progress, cached=shown)
     if not results:
         # Nothing to score: never add sheets to someone else's workbook (a reviewer's 附件1, say).
-        raise UnreadableWorkbook(f"{path.name} 中没有找到项目录入表（A1 为“{L.INPUT_TITLE}”的工作表），未写入任何内容；"
+        raise UnreadableWorkbook(f"{path.name} 中没有找到项目录入表（标题为“{L.INPUT_TITLE}”的工作表），未写入任何内容；"
                                  "审核已填好的附件1请用 xlperf check，新建主工作簿请用 xlperf new")
     if crosscheck:
         results = crosscheck_results(wb, path, results, profile, cached=cached, workers=workers)

@@ -16,6 +16,7 @@ from .vocabulary import (
     APPROXIMATE_MARKERS,
     DEADLINE_MARKERS,
     EXCEL_ERRORS,
+    LIST_MARKS_AFTER_NUMBER,
     PERCENT_WORDS,
     PLACEHOLDERS,
     PREFIX_OPERATORS,
@@ -205,12 +206,46 @@ def parse_text(raw: str) -> Value:
         percent, rest = True, rest[:-1]
     unit = None
     if rest:
-        if rest[0] in ".、,，)）:：" or any(ch.isdigit() for ch in rest):
+        if rest[0] in LIST_MARKS_AFTER_NUMBER or any(ch.isdigit() for ch in rest):
             # "1.各级各部门业务上云数2.…" is a numbered name, not a number.
             return Value("text", shown=shown, text=s)
         # A percentage carries no other unit: "100%按合同支付" is 100%.
         unit = None if percent else rest
     return Value("number", shown=shown, number=number, percent=percent, op=op, unit=unit)
+
+
+TEXT_NUMBER = "number-as-text"  # Value.text of an invalid Value that is a number typed as text
+
+
+def number_typed_as_text(raw: object) -> Value | None:
+    """A number typed as text in a cell Excel's formulas read as a number (a budget amount, a weight).
+
+    SUM skips text and N() reads it as 0, so the template's totals, rates and scores leave it out:
+    `９５`, `1,000.50`, ` 95 `, `95万元`, `20分` are invalid there, with what makes them text and the
+    number to type instead. None when raw is no text or holds no plain number (the rules say why).
+    """
+    if not isinstance(raw, str):
+        return None
+    v = parse_text(raw)
+    if v.kind != "number" or v.op is not None:
+        return None
+    reasons = []
+    if to_half_width(raw) != raw:
+        reasons.append("全角字符")
+    if "," in raw or "，" in raw:
+        reasons.append("千位分隔符")
+    if raw != raw.strip() or re.search(r"\S\s+\S", raw):
+        reasons.append("空格")
+    if v.percent:
+        reasons.append("百分号")
+    if v.unit:
+        reasons.append(f"单位“{v.unit}”")
+    if not reasons:
+        reasons.append("单元格为文本格式或以 ' 开头")
+    number = format_number(v.number)
+    problem = (f"“{raw}”是文字而不是数值（{'、'.join(reasons)}），Excel 的公式不把它计入合计、比率和得分；"
+               f"请改为数字 {number}（只填数字，单元格格式为“常规”或“数值”）")
+    return Value("invalid", shown=raw, text=TEXT_NUMBER, problem=problem)
 
 
 def operator_symbol(op: str | None) -> str:

@@ -61,6 +61,11 @@ EXCEL_ERRORS = frozenset({"#DIV/0!", "#REF!", "#VALUE!", "#N/A", "#NAME?", "#NUM
 
 PERCENT_WORDS = ("%", "百分比", "百分点")
 
+# A number followed by one of these (after its percent and operator words) starts a numbered list or a
+# sentence ("1.各级…", "10、…"): the value is text. So is a number followed later by another digit
+# ("6月份完成宣传片制作;9月份完成文本").
+LIST_MARKS_AFTER_NUMBER = (".", "、", ",", "，", ")", "）", ":", "：")
+
 # A 业绩值 in words that means the target was fully reached (100%).
 COMPLETION_WORDS = (
     "达成", "已达成", "完成", "已完成", "全部完成", "按时完成", "如期完成", "是", "有效", "健全", "已健全",

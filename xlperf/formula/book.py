@@ -22,8 +22,10 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from . import runtime as rt
 from .compiler import compile_shape, shape_of
+from .parser import EXCEL_MAX_COLUMN, EXCEL_MAX_ROW, function_names
 
 CIRCULAR = rt.XlError("#CIRCULAR!")
+UNSUPPORTED = rt.XlError("#UNSUPPORTED!")  # never shown to a user: the cell's finding names the function
 _MAX_RANGE_CELLS = 1_000_000
 # Formulas evaluated inside one another before the next one goes on the explicit stack. Each level
 # is about six Python frames: far from the interpreter's recursion limit, whoever the caller is.
@@ -55,8 +57,15 @@ def formula_of(cell) -> str | None:
 class FormulaBook:
     """Values of every cell, formulas evaluated on demand and memoised."""
 
-    def __init__(self, wb, sheets: Iterable[str] | None = None):
+    def __init__(self, wb, sheets: Iterable[str] | None = None, stored: dict | None = None):
+        """stored: sheet → (row, column) → the value the file keeps for a formula cell. A formula this
+        engine cannot compute (WEBSERVICE, a new function) then shows that value, as it does in Excel."""
         self.wb = wb
+        self.stored = stored or {}
+        # (sheet, row, column) → the functions of its formula that could not be computed
+        self.uncomputable: dict[tuple[str, int, int], list[str]] = {}
+        self.unknown: dict[tuple[str, int, int], list[str]] = {}  # … that are no Excel function: #NAME?
+        self.extent: dict[str, tuple[int, int]] = {}
         self.cells: dict[str, dict] = {}
         self.formulas: dict[str, dict[tuple[int, int], str]] = {}
         self.memo: dict[tuple[str, int, int], object] = {}
@@ -168,9 +177,22 @@ class FormulaBook:
     def area(self, sheet: str, r1: int, c1: int, r2: int, c2: int) -> list:
         r1, r2 = sorted((r1, r2))
         c1, c2 = sorted((c1, c2))
+        if r2 >= EXCEL_MAX_ROW or c2 >= EXCEL_MAX_COLUMN:
+            # A whole column (E:E) or row: the cells past the sheet's last one are empty, as Excel reads them.
+            last_row, last_col = self._extent(sheet)
+            r2 = min(r2, max(last_row, r1)) if r2 >= EXCEL_MAX_ROW else r2
+            c2 = min(c2, max(last_col, c1)) if c2 >= EXCEL_MAX_COLUMN else c2
         if (r2 - r1 + 1) * (c2 - c1 + 1) > _MAX_RANGE_CELLS:
             raise rt.Unsupported("range too large")
         return [self.value(sheet, r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
+
+    def _extent(self, sheet: str) -> tuple[int, int]:
+        """The last row and column holding a value or a formula."""
+        if sheet not in self.extent:
+            self._load(sheet)
+            keys = [*self.cells.get(sheet, {}), *self.formulas.get(sheet, {})]
+            self.extent[sheet] = (max((r for r, _ in keys), default=1), max((c for _, c in keys), default=1))
+        return self.extent[sheet]
 
     def number_format(self, sheet: str, r: int, c: int) -> str | None:
         ws = self.worksheets.get(sheet)
@@ -216,12 +238,32 @@ class FormulaBook:
     def _evaluate(self, sheet: str, r: int, c: int, formula: str):
         fn = self._compiled(formula, r, c)
         if fn is _FALLBACK:
-            return self._with_formulas(sheet, formula)
+            return self._fallback(sheet, r, c, formula)
         try:
             return fn(r, c, *self._accessors(sheet))
         except rt.Unsupported:
             self.by_text[(formula, r, c)] = _FALLBACK
-            return self._with_formulas(sheet, formula)
+            return self._fallback(sheet, r, c, formula)
+
+    def _fallback(self, sheet: str, r: int, c: int, formula: str):
+        """The `formulas` package's value; for what neither engine computes, what Excel would show:
+        #NAME? for a name that is no Excel function (a typo), else the value the file keeps (or UNSUPPORTED)."""
+        v = self._with_formulas(sheet, formula)
+        if v != UNSUPPORTED:
+            return v
+        names = [n for n in function_names(formula) if not _computable(n)]  # [] : no function is to blame
+        own = self.formulas.get(sheet, {}).get((r, c)) == formula  # not evaluate()'s "what would it give"
+        unknown = [n for n in names if not is_excel_function(n)]
+        if unknown:
+            if own:
+                self.unknown[(sheet, r, c)] = unknown
+            return rt.NAME
+        if own:
+            self.uncomputable[(sheet, r, c)] = names
+            kept = self.stored.get(sheet, {}).get((r, c))
+            if kept is not None:
+                return kept if isinstance(kept, rt.XlError) else rt.cell_value(kept)
+        return UNSUPPORTED
 
     def _with_formulas(self, sheet: str, formula: str):
         """Evaluate one cell with the `formulas` package (faithful ROUND registered)."""
@@ -252,7 +294,7 @@ class FormulaBook:
         except _InputsTooDeep as exc:
             raise exc.error from None
         except Exception:
-            return rt.XlError("#UNSUPPORTED!")
+            return UNSUPPORTED
         return _from_formulas(result)
 
     @staticmethod
@@ -313,3 +355,37 @@ def _from_formulas(result):
 
 def cell_name(r: int, c: int) -> str:
     return f"{get_column_letter(c)}{r}"
+
+
+# Functions Excel added after 2007: a file stores them with an _xlfn. prefix (the parser drops it), but a
+# workbook written by another program may not. Excel knows them, so they are no typo.
+_NEWER_EXCEL_FUNCTIONS = frozenset("""
+AGGREGATE ARABIC BASE BITAND BITLSHIFT BITOR BITRSHIFT BITXOR BYCOL BYROW CEILING.MATH CHOOSECOLS CHOOSEROWS CONCAT
+DAYS DECIMAL DROP ENCODEURL EXPAND FILTER FILTERXML FLOOR.MATH FORMULATEXT HSTACK IFNA IFS IMAGE ISFORMULA ISOWEEKNUM
+LAMBDA LET MAKEARRAY MAP MAXIFS MINIFS NUMBERVALUE RANDARRAY REDUCE SCAN SEQUENCE SHEET SHEETS SORT SORTBY SWITCH TAKE
+TEXTAFTER TEXTBEFORE TEXTJOIN TEXTSPLIT TOCOL TOROW UNICHAR UNICODE UNIQUE VSTACK WEBSERVICE WRAPCOLS WRAPROWS XLOOKUP
+XMATCH XOR STOCKHISTORY
+""".split())
+
+
+def is_excel_function(name: str) -> bool:
+    """A function name Excel knows (the list openpyxl keeps, newer ones, anything the file marks _xlfn.)."""
+    from openpyxl.utils.formulas import FORMULAE
+
+    upper = name.upper()
+    if upper.startswith("_XLFN.") or upper.startswith("_XLWS."):
+        return True
+    return upper in FORMULAE or upper in _NEWER_EXCEL_FUNCTIONS or _computable(upper)
+
+
+def _computable(name: str) -> bool:
+    """A function this engine or the `formulas` package evaluates."""
+    import formulas
+
+    upper = name.upper()
+    for prefix in ("_XLFN.", "_XLWS."):
+        upper = upper.removeprefix(prefix)
+    if upper in rt.LIBRARY or upper in ("IF", "CELL", "OFFSET"):
+        return True
+    known = formulas.get_functions().get(upper)  # a defaultdict: .get never adds the name
+    return known is not None and known is not getattr(formulas.functions, "not_implemented", None)

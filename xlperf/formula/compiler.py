@@ -91,6 +91,14 @@ class _Emitter:
             return rt.ERRORS.get(node.code, rt.XlError(node.code))
         raise rt.Unsupported("array element")
 
+    def offset(self, args) -> str:
+        """OFFSET reads cells it names only at run time: it gets the area reader and its base area's corners."""
+        base = args[0]
+        a, b = (base.first, base.last) if isinstance(base, Area) else (base, base)
+        reader = "rng" if a.sheet is None else f"(lambda r1,c1,r2,c2: rngs({a.sheet!r},r1,c1,r2,c2))"
+        rest = ",".join("None" if x is None else self.emit(x) for x in args[1:])
+        return f"OFFSET({reader},{_row(a)},{_col(a)},{_row(b)},{_col(b)},{rest})"
+
     def call(self, node: Call) -> str:
         args = node.args
         if node.name == "IF":
@@ -107,6 +115,8 @@ class _Emitter:
                 ref = args[1]
                 return f"CELLFMT(nf({ref.sheet!r},{_row(ref)},{_col(ref)}))"
             raise rt.Unsupported("CELL")
+        if node.name == "OFFSET" and 3 <= len(args) <= 5 and isinstance(args[0], (Ref, Area)):
+            return self.offset(args)
         if node.name not in rt.LIBRARY:
             raise rt.Unsupported(node.name)
         def argument(a) -> str:
@@ -127,7 +137,7 @@ def compile_shape(formula: str, host_row: int, host_col: int) -> Compiled:
     body = emitter.emit(tree)
     source = f"lambda r, c, g, rng, gs, rngs, nf: _first({body})"
     namespace = {name: getattr(rt, name) for name in set(_BINARY.values()) | set(_UNARY.values())}
-    namespace.update(T=rt.truthy, L=rt.LIBRARY, K=emitter.constants, _first=_first, CELLFMT=rt.cell_format_code)
+    namespace.update(OFFSET=rt.OFFSET, T=rt.truthy, L=rt.LIBRARY, K=emitter.constants, _first=_first, CELLFMT=rt.cell_format_code)
     return eval(compile(source, f"<formula {formula[:40]}>", "eval"), namespace)
 
 

@@ -52,8 +52,18 @@ FAITHFUL = {"ROUND": excel_round, "ROUNDUP": excel_roundup, "ROUNDDOWN": excel_r
 
 def register_with_formulas() -> None:
     """Replace the `formulas` package's ROUND family by the faithful one (idempotent)."""
+    import logging
+
     import formulas
     from formulas.functions import wrap_ufunc
+
+    # schedula logs every failed function with its Python traceback: never on a user's console
+    # (the cell's finding says, in Chinese, what could not be computed).
+    for name in ("schedula", "formulas"):
+        quiet = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
+            quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
 
     functions = formulas.get_functions()
     for name, func in FAITHFUL.items():

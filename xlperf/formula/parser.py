@@ -115,12 +115,42 @@ def _cell(text: str, sheet: str | None, host_row: int, host_col: int) -> Ref:
     return Ref(sheet, row if row_abs else row - host_row, col if col_abs else col - host_col, row_abs, col_abs)
 
 
+EXCEL_MAX_ROW, EXCEL_MAX_COLUMN = 1_048_576, 16_384
+_WHOLE_COLUMNS = re.compile(r"^\$?([A-Za-z]{1,3}):\$?([A-Za-z]{1,3})$")
+_WHOLE_ROWS = re.compile(r"^\$?(\d+):\$?(\d+)$")
+
+
+def _whole(ref: str, sheet: str | None) -> Area | None:
+    """E:E or 3:5 as the area it spans. Absolute: a shape keeps such a reference's text as it is."""
+    if m := _WHOLE_COLUMNS.match(ref):
+        a, b = (column_index_from_string(x.upper()) for x in m.groups())
+        return Area(Ref(sheet, 1, a, True, True), Ref(sheet, EXCEL_MAX_ROW, b, True, True))
+    if m := _WHOLE_ROWS.match(ref):
+        a, b = (int(x) for x in m.groups())
+        if a >= 1 and b >= 1:
+            return Area(Ref(sheet, a, 1, True, True), Ref(sheet, b, EXCEL_MAX_COLUMN, True, True))
+    return None
+
+
 def _reference(text: str, host_row: int, host_col: int):
     sheet, ref = _split_sheet(text)
     if ":" in ref:
+        whole = _whole(ref, sheet)
+        if whole is not None:
+            return whole
         a, b = ref.split(":", 1)
         return Area(_cell(a, sheet, host_row, host_col), _cell(b, sheet, host_row, host_col))
     return _cell(ref, sheet, host_row, host_col)
+
+
+def function_names(formula: str) -> list[str]:
+    """The functions a formula calls, as written (upper case, an _xlfn. prefix kept), in order, once each."""
+    try:
+        items = Tokenizer(formula).items
+    except Exception:  # a formula the tokenizer cannot read calls nothing we could name
+        return []
+    names = [t.value[:-1].upper() for t in items if t.type == Token.FUNC and t.subtype == Token.OPEN and t.value != "("]
+    return list(dict.fromkeys(names))
 
 
 class _Parser:

@@ -594,6 +594,22 @@ def NOT(v):
     return t if _is_err(t) else not t
 
 
+def OFFSET(area, r1, c1, r2, c2, rows, cols, height=None, width=None):
+    """OFFSET(reference, rows, cols, [height], [width]): area(r1, c1, r2, c2) reads the cells; a single
+    cell is its value, a larger result the list of its values (what SUM and the like take)."""
+    parts = [num(v) for v in (rows, cols)]
+    parts += [float(r2 - r1 + 1) if height is None else num(height), float(c2 - c1 + 1) if width is None else num(width)]
+    for p in parts:
+        if _is_err(p):
+            return p
+    dr, dc, h, w = (int(p) for p in parts)  # Excel truncates toward zero
+    top, left = r1 + dr, c1 + dc
+    if h < 1 or w < 1 or top < 1 or left < 1 or top + h - 1 > 1_048_576 or left + w - 1 > 16_384:
+        return REF
+    values = area(top, left, top + h - 1, left + w - 1)
+    return values[0] if len(values) == 1 else values
+
+
 LIBRARY = {
     "SUM": SUM, "COUNT": COUNT, "COUNTA": COUNTA, "MIN": MIN, "MAX": MAX, "AVERAGE": AVERAGE,
     "SUMPRODUCT": SUMPRODUCT, "N": N, "ROUND": ROUND, "ROUNDUP": ROUNDUP, "ROUNDDOWN": ROUNDDOWN, "ABS": ABS,

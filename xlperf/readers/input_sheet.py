@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -30,27 +31,36 @@ from ..rules.indicator import make_finding
 from ..template.formulas import overwritable_formula_cells, template_formulas
 from ..vocabulary import BUDGET_INDICATOR_NAME
 from ..formula.parser import outside_strings
-from ..values import parse_value
+from ..values import number_typed_as_text, parse_value
 
 CachedValue = Callable[[str, str], object]  # (sheet, cell) → cached value of a formula cell
 
 
 def is_input_sheet(ws) -> bool:
-    """An input sheet carries the template's title in A1 (or a little lower when rows were inserted above it)."""
+    """An input sheet is recognised by its titles, whatever its name: the template's title in A1, or,
+    where rows or columns were inserted before it, the title and below it the label 项目名称 within
+    the sheet's top-left corner (TITLE_SEARCH_ROWS × TITLE_SEARCH_COLUMNS), in the title's column."""
     if not isinstance(ws, (Worksheet, BookSheet)):  # a chart sheet has no cells
         return False
     if ws[L.TITLE_CELL].value == L.INPUT_TITLE:
         return True
+    titles: set[int] = set()  # columns holding the title in a row above
     for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, TITLE_SEARCH_ROWS),
                             max_col=min(ws.max_column, TITLE_SEARCH_COLUMNS)):
         for cell in row:
-            if isinstance(cell.value, str) and cell.value.strip() == L.INPUT_TITLE:
+            if not isinstance(cell.value, str):
+                continue
+            text = cell.value.strip()
+            if cell.column in titles and "".join(text.split()) == NAME_LABEL:
                 return True
+            if text == L.INPUT_TITLE:
+                titles.add(cell.column)
     return False
 
 
-TITLE_SEARCH_ROWS = 5
-TITLE_SEARCH_COLUMNS = 3  # the title is looked for in A1:C5
+NAME_LABEL = "项目名称"  # below the title (A2 in the template)
+TITLE_SEARCH_ROWS = 10
+TITLE_SEARCH_COLUMNS = 26  # the title is looked for in A1:Z10 (columns inserted before A move it right)
 
 
 def input_sheets(wb: Workbook) -> list[Worksheet]:
@@ -214,6 +224,14 @@ class _SheetReader:
                                               published=str(c.value), expected=expected))
         return _Cell(parse_value(c.value, c.number_format), False, None)
 
+    def number_cell(self, ref: str) -> _Cell:
+        """A cell the template's formulas read as a number (a budget amount, a weight): a number typed
+        as text there is left out by Excel, so the rules read it as invalid, saying so at this cell."""
+        c = self.cell(ref)
+        if c.formula is None and ref not in self.expected and (typed := number_typed_as_text(self.ws[ref].value)) is not None:
+            return _Cell(typed, False, None)
+        return c
+
 
 def read_project(ws: Worksheet, meta: dict, cached: CachedValue, profile) -> Project:
     try:
@@ -339,7 +357,7 @@ def _read_budget(r: _SheetReader) -> BudgetTable:
     values, cells, derived = {}, {}, {}
     for key in _BUDGET_KEYS:
         ref = r.pos.budget_cell(*key)
-        c = r.cell(ref)
+        c = r.number_cell(ref)
         values[key], cells[key], derived[key] = c.value, r.loc(ref), c.derived
     return BudgetTable(sheet=r.ws.title, values=values, cells=cells, derived=derived)
 
@@ -351,7 +369,7 @@ def _read_indicators(r: _SheetReader) -> list[Indicator]:
     for row in pos.indicator_rows:
         refs = {f: pos.indicator_cell(f, row) for f in L.INDICATOR_INPUT_FIELDS}
         texts = {f: r.text(refs[f]) for f in ("level1", "level2", "level3", "reason")}
-        weight, target, actual = r.cell(refs["weight"]), r.cell(refs["target"]), r.cell(refs["actual"])
+        weight, target, actual = r.number_cell(refs["weight"]), r.cell(refs["target"]), r.cell(refs["actual"])
         direction = r.cell(refs["direction"])
         if not any(texts.values()) and weight.value.is_blank and target.value.is_blank and \
                 (actual.value.is_blank or actual.derived) and (direction.value.is_blank or direction.derived) and \
@@ -440,12 +458,40 @@ def read_projects(wb: Workbook, cached: CachedValue, profile) -> list[Project]:
     project_list = _keyed_rows(rows)
     projects = []
     matched: set[int] = set()
+    unclaimed: list[int] = []  # projects no 项目清单 row names
     for ws in input_sheets(wb):
-        name = ws[L.NAME_CELL].value
-        meta = project_list.get(ws.title) or project_list.get(str(name or "").strip()) or {}
-        matched.add(id(meta))
-        projects.append(read_project(ws, meta, cached, profile))
+        project = read_project(ws, {}, cached, profile)  # its name is where the sheet has it (columns may have moved)
+        meta = project_list.get(ws.title) or project_list.get(project.name) or {}
+        if meta:
+            matched.add(id(meta))
+            project = dataclasses.replace(project, meta={**meta, **project.meta})
+        elif rows:
+            unclaimed.append(len(projects))
+        projects.append(project)
+    projects, matched = _renamed_sheets(rows, matched, projects, unclaimed)
     return projects + _projects_without_sheet(rows, matched)
+
+
+def _renamed_sheets(rows, matched: set[int], projects: list[Project], unclaimed: list[int]):
+    """项目清单 rows whose 录入表 is no sheet any more, and as many input sheets no row names: the sheets were
+    renamed (to the project's name, as 使用说明 invites). Paired in order, each pair said at the row. A
+    different count is no renaming: the rows stay missing (an error each), the sheets are read alone."""
+    names = {p.sheet for p in projects}
+    orphans = [(r, record) for r, record in rows if id(record) not in matched and (record.get("sheet") or "") not in names]
+    if not orphans or len(orphans) != len(unclaimed):
+        return projects, matched
+    projects = list(projects)
+    sheet_column = L.column(L.PROJECT_LIST_KEYS.index("sheet") + 1)
+    for (r, record), i in zip(orphans, unclaimed):
+        project = projects[i]
+        old = record.get("sheet") or record.get("name")
+        note = make_finding(INFO, "project-sheet-renamed", Loc(L.PROJECT_LIST_SHEET, f"{sheet_column}{r}"),
+                            f"项目清单第 {r} 行的录入表“{old}”已不存在，已按改名后的录入表“{project.sheet}”读取（项目“{project.name}”）；"
+                            f"请核对，并把这一行的“录入表”改为“{project.sheet}”")
+        projects[i] = dataclasses.replace(project, meta={**record, **project.meta},
+                                          read_findings=project.read_findings + (note,))
+        matched = matched | {id(record)}
+    return projects, matched
 
 
 def _projects_without_sheet(rows: list[tuple[int, dict]], matched: set[int]) -> list[Project]:

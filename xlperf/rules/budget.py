@@ -13,7 +13,7 @@ from ..model import (
     BudgetTable,
     Finding,
 )
-from ..values import CENT, format_number, half_up
+from ..values import CENT, TEXT_NUMBER, format_number, half_up
 from .indicator import make_finding
 
 AMOUNT_ROWS = ("initial", "annual", "received", "executed")
@@ -54,6 +54,7 @@ def rate_points(numerator: Decimal | None, denominator: Decimal | None) -> Decim
 def derive_budget(table: BudgetTable) -> tuple[BudgetResult, list[Finding]]:
     findings: list[Finding] = []
     amounts: dict[tuple[str, str], Decimal | None] = {}
+    as_text: set[str] = set()  # columns with a number typed as text: left out, as Excel's formulas do
 
     def loc(row, col):
         return table.cells.get((row, col))
@@ -61,6 +62,11 @@ def derive_budget(table: BudgetTable) -> tuple[BudgetResult, list[Finding]]:
     def typed(row, col) -> Decimal | None:
         v = table.values.get((row, col))
         if v is None or v.kind == "blank" or table.derived.get((row, col)):
+            return None
+        if v.kind == "invalid" and v.text == TEXT_NUMBER:
+            findings.append(make_finding(ERROR, TEXT_NUMBER, loc(row, col), f"{ROW_LABELS[row]}·{COLUMN_LABELS[col]}：{v.problem}",
+                                         published=v.shown))
+            as_text.update((col, "total") + (("subtotal",) if col in SUBTOTAL_PARTS else ()))
             return None
         if v.kind != "number" or v.op or (v.unit and v.unit not in ("万元",)):
             findings.append(make_finding(ERROR, "invalid-value", loc(row, col),
@@ -91,6 +97,8 @@ def derive_budget(table: BudgetTable) -> tuple[BudgetResult, list[Finding]]:
         amounts[("arrival_rate", col)] = rate_points(received, annual)
         amounts[("execution_rate", col)] = rate_points(executed, annual)
         label = COLUMN_LABELS[col]
+        if col in as_text:
+            continue  # its sums miss the amount typed as text: said at that cell, nothing more to compare
         if (received or executed) and not annual:
             findings.append(make_finding(WARNING, "budget-zero-denominator", loc("annual", col),
                                          f"{label}列有到位或执行资金，但全年预算资金(2)为空或 0，无法计算到位率和执行率；请填写全年预算资金"))
@@ -105,7 +113,7 @@ def derive_budget(table: BudgetTable) -> tuple[BudgetResult, list[Finding]]:
     _check_published_rows(table, amounts, findings)
 
     initial, annual = amounts[("initial", "total")], amounts[("annual", "total")]
-    if initial and annual is not None and abs(annual - initial) / initial > ADJUSTMENT_THRESHOLD:
+    if initial and annual is not None and abs(annual - initial) / initial > ADJUSTMENT_THRESHOLD and "total" not in as_text:
         change = half_up((annual - initial) / initial * 100, Decimal("0.1"))
         findings.append(make_finding(INFO, "budget-adjusted", loc("annual", "total"),
                                      f"全年预算资金 {format_number(annual)} 较年初预算 {format_number(initial)} 变动 {change}%，"

@@ -5,12 +5,13 @@ domain.md §4. Rates are fractions quantised half up to 4 places
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from decimal import ROUND_DOWN, Decimal
 
 from ..model import ERROR, INFO, WARNING, Finding, Indicator, IndicatorResult, Loc, Value
 from ..profiles import Profile
-from ..values import CENT, RATE_PLACES, format_number, format_percent, half_up, normalise_text
+from ..values import CENT, RATE_PLACES, TEXT_NUMBER, format_number, format_percent, half_up, normalise_text, operator_symbol
 from ..vocabulary import (
     BUDGET_INDICATOR_NAME,
     CATEGORIES,
@@ -185,6 +186,8 @@ def _weight(ind: Indicator) -> tuple[Decimal | None, list[Finding]]:
         return weight, []
     if w.kind == "number" and w.number < 0 and w.op is None:
         return None, [make_finding(ERROR, "negative-weight", loc, f"权重为负数（{w.shown}），请改为正数")]
+    if w.kind == "invalid" and w.text == TEXT_NUMBER:
+        return None, [make_finding(ERROR, TEXT_NUMBER, loc, f"权重{w.problem}", published=w.shown)]
     problem = w.problem or f"权重“{w.shown}”不是数值"
     return None, [make_finding(ERROR, "invalid-value", loc, f"{problem}，请填写该指标的分值（如 10）")]
 
@@ -243,10 +246,26 @@ def score_indicator(ind: Indicator, profile: Profile) -> tuple[IndicatorResult, 
             findings.append(make_finding(ERROR, "unit-mismatch", loc_a,
                                          f"业绩值“{actual.shown}”与目标值“{target.shown}”单位不一致，请统一单位"))
             return done()
+    if not is_budget and _target_looks_like_a_fraction(target, actual, direction):
+        meant = dataclasses.replace(target, number=target.number * HUNDRED, percent=True)
+        literal = completion_rate(direction, target, points, profile.reverse_rule)
+        as_typed = f"{operator_symbol(target.op)}{format_number(meant.number)}%"
+        findings.append(make_finding(WARNING, "unit-ambiguous", loc_t,
+                                     f"目标值“{target.shown}”是小数，业绩值“{actual.shown}”是百分数：已按目标值 {as_typed} 计算"
+                                     f"（按 {format_number(target.number)}% 计算完成率将是 {format_percent(literal)}，"
+                                     f"Excel 中本行显示的就是这个结果）；请把目标值改为“{as_typed}”，"
+                                     f"如目标确为 {format_number(target.number)}%，请填写“{format_number(target.number)}%”",
+                                     published=target.shown, expected=as_typed))
+        target = meant
     if _looks_like_a_fraction(target, actual, direction):
         findings.append(make_finding(WARNING, "unit-ambiguous", loc_a,
                                      f"业绩值“{actual.shown}”按 {format_number(actual.number)}% 计算；如实际为 "
                                      f"{format_number(actual.number * HUNDRED)}%，请填写“{format_number(actual.number * HUNDRED)}%”"))
+    if (direction == DIRECTION_POSITIVE and not is_budget and points < 0 and target.kind == "number"
+            and target.number is not None and (target.number > 0 or target.op in (">=", ">"))):
+        findings.append(make_finding(WARNING, "negative-actual", loc_a,
+                                     f"业绩值“{actual.shown}”为负数，目标值为“{target.shown}”：完成率按 0 计，本行得 0 分；"
+                                     "请核对业绩值（是否多填了负号），如确为负数请在偏差原因中说明", published=actual.shown))
     if is_budget:
         rate = half_up(max(points / HUNDRED, Decimal(0)), RATE_PLACES)
     else:
@@ -277,6 +296,16 @@ def _looks_like_a_fraction(target: Value, actual: Value, direction: str) -> bool
     if direction == DIRECTION_QUALITATIVE:
         return True
     return target.kind == "number" and target.percent and target.number is not None and target.number > 1
+
+
+def _target_looks_like_a_fraction(target: Value, actual: Value, direction: str) -> bool:
+    """A bare 0.95 (or ≥0.95) target beside an actual in percent (90%) was probably meant as 95%: read
+    literally, 90% of 0.95 is 9473.68%, full marks that nobody earned. domain.md §7."""
+    if direction not in (DIRECTION_POSITIVE, DIRECTION_REVERSE) or target.kind != "number" or actual.kind != "number":
+        return False
+    if target.percent or target.unit or target.number is None or not 0 < target.number < 1:
+        return False
+    return actual.percent and actual.number is not None and actual.number > 1
 
 
 def _units_differ(target: Value, actual: Value) -> bool:

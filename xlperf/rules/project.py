@@ -4,9 +4,9 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from ..model import ERROR, WARNING, Finding, IndicatorResult, Project, ProjectResult, Value
+from ..model import BUDGET_COLUMNS, ERROR, WARNING, Finding, IndicatorResult, Project, ProjectResult, Value
 from ..profiles import Profile
-from ..values import CENT, format_number, format_percent, format_score, half_up
+from ..values import CENT, TEXT_NUMBER, format_number, format_percent, format_score, half_up
 from ..model import UNSCORED_CODES
 from ..vocabulary import BUDGET_LEVEL, UNSCORED_GRADE
 from .budget import COLUMN_LABELS, derive_budget
@@ -46,10 +46,17 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
         if ind.actual_linked else ind
         for ind in project.indicators
     )
+    # An amount typed as text is left out of the table's sums (as in Excel) and said at its cell: the
+    # 预算执行率 row it lowers or raises is no reason to ask for a 偏差原因 or to call it over-executed.
+    text_in_budget = any(f.code == TEXT_NUMBER for f in findings)
     results: list[IndicatorResult] = []
     for ind in indicators:
         r, f = score_indicator(ind, profile)
         results.append(r)
+        if r.is_budget and text_in_budget:
+            f = [x for x in f if x.code not in ("budget-over-executed", "missing-reason")]
+        if r.is_budget and ind.actual_linked and budget is not None and budget.execution_rate is None:
+            f, findings = _no_execution_rate(project, f, findings)
         findings += f
     total = total_score(r.score for r in results)
     findings += _check_weights(project, results, profile)
@@ -67,6 +74,22 @@ def score_project(project: Project, profile: Profile) -> ProjectResult:
                          grade=grade(total, profile), findings=tuple(findings))
 
 
+def _no_execution_rate(project: Project, row_findings: list[Finding], findings: list[Finding]):
+    """The 预算执行率 row linked to a table with no 全年预算资金 (blank or 0): said at the budget cell, not as
+    an empty 业绩值 (the link is the template's formula, nothing to type there). (row findings, findings)."""
+    table = project.budget
+    annual = [(col, table.values.get(("annual", col))) for col in ("total",) + BUDGET_COLUMNS[1:]]
+    typed = [(col, v) for col, v in annual if v is not None and v.is_number and not table.derived.get(("annual", col))]
+    col = typed[0][0] if typed else "total"
+    where = table.cells.get(("annual", col))
+    what = "为 0" if typed else "未填写"
+    message = (f"预算执行情况表的全年预算资金(2){what}，无法计算预算执行率，“预算执行率”指标未评分；"
+               "请填写全年预算资金。如本年确无预算资金，请删除“预算执行率”指标行并相应调整其他指标的权重")
+    row_findings = [f for f in row_findings if f.code != "missing-actual"]
+    findings = [f for f in findings if not (f.code == "budget-zero-denominator" and where and f.cell == where.cell)]
+    return row_findings + [make_finding(ERROR, "budget-zero", where, message)], findings
+
+
 def _from_input_sheet(project: Project) -> bool:
     """A project read from an input sheet (or its 项目清单 row), whose name is what the user typed: not a
     reviewer's 附件1 table, which check names after its place (附件1（第2行起的自评表）)."""
@@ -76,8 +99,8 @@ def _from_input_sheet(project: Project) -> bool:
 def _check_weights(project: Project, results: list[IndicatorResult], profile: Profile) -> list[Finding]:
     out: list[Finding] = []
     weights = [w for w in (valid_weight(r.indicator.weight) for r in results) if w is not None]
-    if not results:
-        return out
+    if not results or any(r.indicator.weight.text == TEXT_NUMBER for r in results):
+        return out  # a weight typed as text is said at its cell; the sum without it asks for nothing more
     total_w = sum(weights, Decimal(0))
     if total_w != HUNDRED:
         out.append(make_finding(ERROR, "weights-sum", project.weight_total_loc or results[0].indicator.cells.get("weight"),

@@ -120,6 +120,8 @@ def serve(
     mail_config: Optional[Path] = typer.Option(None, "--mail-config", envvar=MAIL_CONFIG_ENV,
                                                help="“发送邮件”使用的邮件服务器设置文件（默认为启动目录中的 xlperf.toml；"
                                                     "密码只从环境变量 XLPERF_SMTP_PASSWORD 读取）"),
+    token_file: Optional[Path] = typer.Option(None, "--token-file",
+                                              help="只接受带有此文件中令牌的计算请求（WPS 加载项；xlperf wps install 会设置）"),
 ) -> None:
     """启动 xlwings Server，为 Excel 网页版和 Mac 版提供“绩效自评”选项卡（需要 XLWINGS_LICENSE_KEY，见 README）。"""
     if importlib.util.find_spec("xlwings_server") is None or importlib.util.find_spec("uvicorn") is None:
@@ -133,6 +135,14 @@ def serve(
     _check_tls(ssl_keyfile, ssl_certfile)
     if mail_config is not None and not mail_config.is_file():
         _fail(f"找不到邮件设置文件：{mail_config}")
+    token = None
+    if token_file is not None:
+        from .token import read_token
+
+        try:
+            token = read_token(token_file)
+        except ValueError as exc:
+            _fail(str(exc))
     _check_port(host, port)
     _configure_environment()
     os.environ["XLPERF_PROFILE"] = profile  # read by xlperf.excel.default_profile in the scripts
@@ -167,6 +177,10 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo("注意：服务不要求登录，收到的工作簿内容会在本机计算；只应在单位内网中开放。", err=True)
     guarded = RequestGuard(main_app, int(max_size * 1024 * 1024))  # size limit, payload check, no tracebacks
+    if token is not None:
+        from .token import TokenGuard
+
+        guarded = TokenGuard(guarded, token)  # outermost: nothing is read or run without the WPS add-in's token
     pool.start()  # the workers start (and import xlperf) while uvicorn starts
     try:
         uvicorn.run(guarded, host=host, port=port, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,

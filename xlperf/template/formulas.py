@@ -17,6 +17,7 @@ from ..vocabulary import (
     DIRECTION_QUALITATIVE,
     DIRECTION_REVERSE,
     BUDGET_INDICATOR_NAME,
+    LIST_MARKS_AFTER_NUMBER,
     DEADLINE_MARKERS,
     PERCENT_WORDS,
     PLACEHOLDERS,
@@ -30,6 +31,7 @@ from ..vocabulary import (
 # Excel does not normalise full-width forms the way the Python parser (NFKC) does.
 _FULL_WIDTH = {">": "＞", "<": "＜", "=": "＝", "%": "％"}
 _MAX_NUMBER_LENGTH = 15
+_MAX_TEXT = "32767"  # the most characters a cell holds
 
 
 def _q(s: str) -> str:
@@ -84,6 +86,38 @@ DIGITS = tuple("0123456789")
 INVALID = "#"  # what the helper number shows for a value the parser reports as invalid
 
 
+def _number_is_followed_by_text(ref: str) -> str:
+    """TRUE when the typed text goes on after its number with another digit or a list mark.
+
+    The parser (values.parse_text) reads "6月份完成宣传片制作;9月份完成文本", "1.各级各部门…" and "10."
+    as text: after the leading number comes another digit, or one of LIST_MARKS_AFTER_NUMBER. Here:
+    the text without spaces and without a closing parenthetical ("95%以上（含95%）"); its number is the
+    run of digits, "," and "." from its first digit (a "x" ends the run within _MAX_NUMBER_LENGTH + 1
+    characters); the run must not end in "." or ",", and the rest must hold no digit and, past a percent
+    word, must not start with a list mark. Operator, percent and unit words hold no digit, so they need
+    not be removed first. The number itself is still read by number_expression's LOOKUP.
+    """
+    plain = f'SUBSTITUTE(SUBSTITUTE(ASC({ref}),"\u3000","")," ","")'
+    text = f'IF(RIGHT({plain},1)=")",LEFT({plain},FIND("(",{plain}&"(")-1),{plain})'
+    first = f'MIN(FIND({_array(DIGITS)},{text}&"0123456789"))'
+    width = _MAX_NUMBER_LENGTH + 2
+    positions = "{" + ",".join(str(i) for i in range(1, width + 1)) + "}"
+    number_chars = _q("0123456789.,")
+    run = (f'SUMPRODUCT(MIN(ISNUMBER(FIND(MID(MID({text},{first},{width - 1})&"x",{positions},1),{number_chars}))'
+           f"*{width + 1}+{positions}))-1")
+    tail = f"MID({text},{first}+{run}-1,{_MAX_TEXT})"  # the number's last character and what follows it
+    rest = f"MID({tail},2,{_MAX_TEXT})"
+    after = rest
+    for w in sorted(PERCENT_WORDS, key=len, reverse=True):
+        after = f'SUBSTITUTE({after},{_q(w)},"")'
+    # "10." and "1," end in a list mark, not a number ("\\.\\d+" needs a digit); ASC() turns 、 into ､.
+    marks = list(LIST_MARKS_AFTER_NUMBER) + ["\uff64"]
+    # A text that is all parenthetical ("(含95%)") leaves nothing: the parser reads it as text too.
+    # (No TRUE literal: LibreOffice saves it as the function TRUE().)
+    return (f'IFERROR(--OR({_equals_any((".", ","), f"LEFT({tail},1)")},{_contains_any(DIGITS, rest)},'
+            f'{_equals_any(marks, f"LEFT({after},1)")}),1)=1')
+
+
 def number_expression(ref: str) -> str:
     """The leading number of a typed value, as the Python parser reads it.
 
@@ -99,7 +133,8 @@ def number_expression(ref: str) -> str:
     invalid = f"OR({estimate},{_equals_any(sorted(PLACEHOLDERS), half)})"
     return (f'IF(ISERROR({ref}),"{INVALID}",IF(ISNUMBER({ref}),IF(LEFT(CELL("format",{ref}),1)="P",{ref}*100,{ref}),'
             f'IF({half}="","",IF({invalid},"{INVALID}",IF({_contains_any(DEADLINE_MARKERS, half)},"",'
-            f'IFERROR(LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes})),""))))))')
+            f'IF({_number_is_followed_by_text(ref)},"",'
+            f'IFERROR(LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes})),"")))))))')
 
 
 def _positive_operator_words() -> list[str]:
