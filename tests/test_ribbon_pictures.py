@@ -148,3 +148,17 @@ def test_the_readme_shows_the_committed_pictures():
     for name in [p[0] for p in rp.PICTURES] + [rp.WEB_PICTURE]:
         assert f"(docs/img/{name})" in readme
         assert (root / "docs" / "img" / name).stat().st_size > 10_000
+
+
+def test_without_chromium_the_command_says_so_in_chinese_and_exits_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(rp, "CHROMIUM", tmp_path / "no-chromium")
+    assert rp.main([str(tmp_path / "img")]) == 2
+    assert "没有找到 Chromium" in capsys.readouterr().err
+    assert not (tmp_path / "img").exists()  # nothing written
+
+
+def test_a_broken_ribbon_file_is_refused_in_chinese():
+    with pytest.raises(ValueError, match="不是有效的 XML（第 1 行"):
+        rp.parse_customui("<customUI><tab")
+    with pytest.raises(ValueError, match="加载项清单"):
+        rp.parse_manifest("<OfficeApp>")

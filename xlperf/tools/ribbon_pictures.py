@@ -99,9 +99,16 @@ def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+def _xml(text: str, what: str):
+    try:
+        return ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        raise ValueError(f"{what}不是有效的 XML（第 {exc.position[0]} 行第 {exc.position[1]} 列）") from exc
+
+
 def parse_customui(xml: str) -> Ribbon:
     """The first tab of a customUI (2006/01 as WPS reads it, or 2009/07 as Excel reads it): groups and buttons."""
-    root = ElementTree.fromstring(xml)
+    root = _xml(xml, "功能区文件（customUI）")
     tab = next((e for e in root.iter() if _local(e.tag) == "tab"), None)
     if tab is None:
         raise ValueError("customUI 中没有功能区选项卡（<tab>）")
@@ -120,7 +127,7 @@ def parse_customui(xml: str) -> Ribbon:
 
 def parse_manifest(xml: str) -> Ribbon:
     """The custom tab of an Office add-in manifest (as `xlperf serve` serves it): labels and icons by resid."""
-    root = ElementTree.fromstring(xml)
+    root = _xml(xml, "加载项清单（manifest.xml）")
     strings = {e.get("id"): e.get("DefaultValue", "") for e in root.iter() if _local(e.tag) in ("String", "Image")}
 
     def text(element, name: str) -> str:
@@ -354,11 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", nargs="?", default="docs/img", type=Path, help="图片存放的文件夹（默认 docs/img）")
     args = parser.parse_args(argv)
     try:
+        from playwright.sync_api import Error as BrowserError
+    except ImportError:
+        BrowserError = RuntimeError
+    try:
         made = make_pictures(args.outdir)
-    except ToolMissing as exc:
+    except (ToolMissing, ValueError) as exc:  # no browser, or a ribbon file it cannot read
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    except (RuntimeError, ValueError, OSError) as exc:
+    except (RuntimeError, OSError, BrowserError) as exc:
         print(f"错误：生成功能区图片失败：{exc}", file=sys.stderr)
         return 1
     for path in made:
