@@ -1,9 +1,9 @@
 // A fake WPS 表格 (ET) `Application` for the WPS add-in's page in headless Chromium (tests/test_wps.py).
 // It models what main.js uses of the ET object model, synchronously and 1-based like ET: workbooks,
 // worksheets (Add/Delete/Name/Index), UsedRange, Range(cell, cell)/Cells, Value2 (2-D arrays, scalars for
-// one cell), NumberFormat per cell, Names, and records every formatting property written. Unknown
+// one cell), NumberFormat per cell, Names, OAAssist.ShellExecute, and records every formatting property written. Unknown
 // members throw, so main.js cannot rely on something the fake does not model without a test failing.
-// FakeET.load(book) fills it; FakeET.dump() returns the cells (value and number format) of every sheet.
+// FakeET.load(book) fills it (book.path: the folder of a saved file, book.saved: false for unsaved changes); FakeET.dump() returns the cells (value and number format) of every sheet.
 "use strict";
 
 (function () {
@@ -101,8 +101,8 @@
   }
 
   function load(data) {
-    var book = {sheets: [], names: [], formats: [], saved: true};
-    var app = {DisplayAlerts: true, ScreenUpdating: true, StatusBar: false, calculated: 0};
+    var book = {sheets: [], names: [], formats: [], saved: data.saved !== false};
+    var app = {DisplayAlerts: true, ScreenUpdating: true, StatusBar: false, calculated: 0, opened: []};
     book.app = app;
     data.sheets.forEach(function (s) {
       var sheet = makeSheet(book, s.name);
@@ -147,6 +147,8 @@
     app.ActiveWorkbook = strict(wb, "Workbook");
     app.ActiveWindow = recorder(book, "Window");
     app.Calculate = function () { app.calculated += 1; };
+    // WPS's OAAssist.ShellExecute opens a file or an address with the system's program (here: remembered).
+    app.OAAssist = strict({ShellExecute: function (target) { app.opened.push(String(target)); }}, "OAAssist");
     window.Application = strict(app, "Application");
     window.FakeET = {book: book, app: app, load: load, dump: dump};
     return window.Application;
@@ -156,6 +158,7 @@
     var book = window.FakeET.book;
     return {
       calculated: book.app.calculated,
+      opened: book.app.opened.slice(),
       sheets: book.sheets.map(function (s) {
         return {name: s.name, cells: Object.keys(s.cells).map(function (k) {
           var rc = k.split(",");

@@ -116,6 +116,8 @@ def _outcome(report) -> str:
         return "未完成（已提示用户）"
     if hasattr(report, "results"):
         return f"{len(report.results)} 个项目，{len(report.findings)} 条问题"
+    if hasattr(report, "tables"):  # 检查 on a book with no input sheet: xlperf.check's CheckReport of 附件1 tables
+        return f"{len(report.tables)} 张自评表，{len(report.findings)} 条问题"
     if hasattr(report, "sent"):
         return f"发送 {len(report.sent)} 个收件人，{len(report.failures)} 个失败"
     return f"{sum(1 for i in report.items if i.ok)} 个项目完成，{sum(1 for i in report.items if not i.ok)} 个未完成"

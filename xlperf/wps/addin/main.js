@@ -41,6 +41,9 @@ function OnAction(control) {
     alert("绩效自评：请先打开绩效自评工作簿。");
     return true;
   }
+  // 导出, 生成报告, 发送邮件: the saved file's content, i.e. the cells of a book with no unsaved change. The
+  // payload is the one Office.js sends (no path): the server writes what it makes into its own download
+  // folder, never beside a path a request names; the files come back as a download link (xlperfDownloads).
   if (action.savedFile && (!xlperfGet(wb, "Path") || !xlperfGet(wb, "Saved"))) {
     alert("“" + action.label + "”按最近一次保存的工作簿文件进行：请先保存工作簿（Ctrl+S），再点击“" + action.label + "”。");
     return true;
@@ -51,9 +54,6 @@ function OnAction(control) {
   } catch (e) {
     alert("绩效自评：无法读取工作簿（" + e + "），工作簿没有被改动。");
     return true;
-  }
-  if (action.savedFile) {
-    payload.book.full_name = xlperfGet(wb, "FullName");
   }
   xlperfBusy = true;
   try {
@@ -316,8 +316,44 @@ function xlperfApply(app, wb, actions) {
   if (skipped.length) {
     notes.push("以下格式未能在 WPS 中设置（数值已写入）：" + skipped.join("、") + "。");
   }
-  var text = alerts.concat(notes).join("\n\n");
-  if (text) {
-    alert(text);
+  var made = xlperfDownloads(alerts.concat(notes).join("\n\n"));
+  if (made.text) {
+    alert(made.text);
   }
+  xlperfOffer(app, made.links);
+}
+
+// ---- the files made (导出, 生成报告, 发送邮件's send log) -------------------------------------------
+// The server answers with its download address relative to itself (the web task pane's alert is served by
+// the same server). WPS shows a plain alert: the address is made whole (http://127.0.0.1:port/...), so the
+// user can open it, and the add-in offers to open it in the system's browser, which saves the .zip in the
+// user's download folder. Nothing is written beside the open workbook.
+var XLPERF_DOWNLOAD = /（下载）(\/xlperf\/downloads\/[A-Za-z0-9_-]+\/[^\s]+)/g;
+
+function xlperfDownloads(text) {
+  var links = [];
+  var base = "http://127.0.0.1:" + XLPERF_CONFIG.port;
+  text = text.replace(XLPERF_DOWNLOAD, function (all, path) {
+    links.push(base + encodeURI(path));
+    return "（下载）" + base + path;
+  });
+  return {text: text, links: links};
+}
+
+function xlperfOffer(app, links) {
+  if (!links.length) {
+    return;
+  }
+  var assist = null;
+  try { assist = xlperfGet(app, "OAAssist"); } catch (e) { /* an older build: the link is in the alert */ }
+  if (!assist || !confirm("是否在浏览器中打开下载链接？文件将保存到浏览器的下载文件夹（链接 2 小时内有效）。")) {
+    return;
+  }
+  links.forEach(function (link) {
+    try {
+      assist.ShellExecute(link);
+    } catch (e) {
+      alert("绩效自评：无法打开浏览器（" + e + "），请把对话框中的下载链接复制到浏览器中打开：\n" + link);
+    }
+  });
 }
