@@ -360,3 +360,29 @@ def test_the_mark_is_the_digest_of_every_other_part():
     with zipfile.ZipFile(io.BytesIO(marked)) as zf:
         assert b"xlperf-sha256:" in zf.read("docProps/core.xml")
         Document(io.BytesIO(marked))  # still a document Word opens
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(not __import__("xlperf.libreoffice", fromlist=["available"]).available(),
+                    reason="需要 LibreOffice")
+@pytest.mark.parametrize("command, pdf_name", [
+    ("report", REPORT.replace(".docx", ".pdf")),
+    ("export", "乡村道路养护_项目支出绩效自评表.pdf"),
+])
+def test_a_pdf_the_user_put_in_the_folder_is_kept_as_bak(tmp_path, command, pdf_name):
+    """A PDF carries no mark of xlperf's: the folder's record of the PDFs xlperf placed tells them apart. The
+    user's own file is kept as .bak and said; xlperf's own PDF is replaced in place on the next run."""
+    book = _book(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    theirs = b"%PDF-1.4 the unit's signed copy"
+    (out / pdf_name).write_bytes(theirs)
+    res = runner.invoke(app, [command, str(book), "--outdir", str(out), "--pdf"])
+    assert res.exit_code == 0, res.output
+    assert (out / (pdf_name + ".bak")).read_bytes() == theirs
+    assert f"{pdf_name}.bak" in _flat(res.output)
+    ours = (out / pdf_name).read_bytes()
+    assert ours.startswith(b"%PDF") and ours != theirs
+    res = runner.invoke(app, [command, str(book), "--outdir", str(out), "--pdf"])  # its own PDF: no new .bak
+    assert res.exit_code == 0 and ".bak" not in _flat(res.output)
+    assert (out / (pdf_name + ".bak")).read_bytes() == theirs

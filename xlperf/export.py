@@ -310,7 +310,8 @@ def _export_one(result: ProjectResult, outdir: Path, taken: set[str], pdf: bool,
     item = _replace(item, xlsx=xlsx, forced=bool(errors), note=note)
     if pdf:
         try:
-            item = _replace(item, pdf=_write_pdf(result, outdir, stem, form))
+            written_pdf, kept = _write_pdf(result, outdir, stem, form)
+            item = _replace(item, pdf=written_pdf, note="；".join(n for n in (item.note, kept) if n) or None)
         except (LibreOfficeError, OSError) as exc:  # reported with the project; mail then sends nothing for it
             item = _replace(item, failed=f"PDF 生成失败：{exc}")
     return item
@@ -339,14 +340,17 @@ def _no_backup():
     return writing_options(backup=False)
 
 
-def _write_pdf(result: ProjectResult, outdir: Path, stem: str, form=None) -> Path:
-    """outdir/<stem>.pdf: the 附件1 and the 预算执行情况 table (not the findings), by LibreOffice headless."""
+def _write_pdf(result: ProjectResult, outdir: Path, stem: str, form=None) -> tuple[Path, str | None]:
+    """outdir/<stem>.pdf: the 附件1 and the 预算执行情况 table (not the findings), by LibreOffice headless, placed
+    by place_pdf (with its note when a file not xlperf's was kept as .bak)."""
     from . import libreoffice
 
     with tempfile.TemporaryDirectory(prefix="xlperf-pdf-") as tmp:
         staged = Path(tmp) / f"{stem}.xlsx"
         build_project_workbook(result, include_findings=False, form=form).save(staged)
-        return libreoffice.convert(staged, "pdf", outdir)
+        produced = libreoffice.convert(staged, "pdf", Path(tmp))
+        target = outdir / f"{stem}.pdf"
+        return target, place_pdf(produced, target)
 
 
 def _replace(item: ExportItem, **changes) -> ExportItem:
@@ -481,6 +485,66 @@ def written_by_xlperf(path: Path) -> bool:
             return claimed == WRITTEN_MARK + _parts_digest(zf)
     except Exception:  # not a zip, damaged, no core part…: not a file xlperf wrote
         return False
+
+
+PDF_RECORD = ".xlperf-pdf.json"  # in an output folder: PDF name -> SHA-256 of the bytes xlperf placed there
+MAX_PDF_RECORD = 4 << 20
+
+
+def _pdf_record(outdir: Path) -> dict[str, str]:
+    """The PDFs xlperf placed in outdir (name -> SHA-256); an unreadable or foreign record is an empty one."""
+    path = Path(outdir) / PDF_RECORD
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_PDF_RECORD:
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def place_pdf(produced: Path, target: Path) -> str | None:
+    """Move the PDF LibreOffice produced to target. A PDF has no room for xlperf's mark, so the folder keeps a
+    record of the PDFs xlperf placed (PDF_RECORD): a file at target that is not byte for byte one of those (the
+    user's own, or one changed since) is first kept as NAME.pdf.bak. Returns a Chinese note when it was kept.
+    A folder at target is never replaced (OSError)."""
+    from .safety import backup_path
+
+    target = Path(target)
+    record = _pdf_record(target.parent)
+    note = None
+    if target.is_dir() and not target.is_symlink():
+        raise OSError(f"{target} 是文件夹，未改动")
+    if os.path.lexists(target) and (target.is_symlink() or record.get(target.name) != _file_sha256(target)):
+        os.replace(target, backup_path(target))
+        note = f"原有的 {target.name} 不是 xlperf 写的（或写后被改动），已保存为 {backup_path(target).name}"
+    digest = _file_sha256(Path(produced))
+    os.replace(produced, target)
+    record[target.name] = digest or ""
+    fd, tmp = tempfile.mkstemp(prefix=".xlperf-pdf-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, ensure_ascii=False, sort_keys=True)
+        os.replace(tmp, target.parent / PDF_RECORD)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return note
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -193,7 +193,8 @@ def _write_one(result: ProjectResult, outdir: Path, taken: set[str], form, templ
     item = _with(item, docx=target, generated=content.generated, note=note, backup=backup_path(target) if keep else None)
     if pdf:
         try:
-            item = _with(item, pdf=convert_to_pdf(target, outdir))
+            written_pdf, kept = convert_to_pdf(target, outdir)
+            item = _with(item, pdf=written_pdf, note="；".join(n for n in (item.note, kept) if n) or None)
         except (LibreOfficeError, OSError) as exc:
             item = _with(item, failed=f"PDF 生成失败：{exc}")
     return item
@@ -249,15 +250,17 @@ def write_bytes_atomic(path: Path, data: bytes, check=lambda target: None) -> Pa
     return replace_atomically(Path(path), lambda fh: fh.write(data), check)
 
 
-def convert_to_pdf(docx: Path, outdir: Path) -> Path:
-    """outdir/<docx stem>.pdf by LibreOffice headless, converted aside and renamed into place."""
+def convert_to_pdf(docx: Path, outdir: Path) -> tuple[Path, str | None]:
+    """outdir/<docx stem>.pdf by LibreOffice headless, converted aside and placed by export.place_pdf (with its
+    note when a file not xlperf's was kept as .bak)."""
     from .. import libreoffice
+
+    from ..export import place_pdf
 
     with tempfile.TemporaryDirectory(prefix="xlperf-report-pdf-", dir=outdir) as tmp:
         produced = libreoffice.convert(docx, PDF_FILTER, Path(tmp))
         target = outdir / f"{docx.stem}.pdf"
-        os.replace(produced, target)
-    return target
+        return target, place_pdf(produced, target)
 
 
 def _with(item: ReportItem, **changes) -> ReportItem:
