@@ -43,6 +43,7 @@ from xlperf.template.examples import example_projects  # noqa: E402
 
 from .remote_book import apply_actions, payload_from_openpyxl  # noqa: E402
 from .test_mail import free_port, make_certificates  # noqa: E402
+from .servers import stop  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 JS_TESTS = ROOT / "tests" / "js"
@@ -110,13 +111,7 @@ def start_server(directory: Path, *options: str):
         yield server
     finally:
         server.http.close()
-        if process.poll() is None:
-            process.terminate()  # SIGTERM: uvicorn shuts down gracefully (SIGINT may be ignored in a pytest worker)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")

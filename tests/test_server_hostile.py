@@ -29,6 +29,7 @@ from xlperf.server.guard import MAX_SIZE_ENV, payload_problem  # noqa: E402
 from .remote_book import payload_from_openpyxl  # noqa: E402
 from .test_mail import free_port  # noqa: E402
 from .test_server import STARTUP_SECONDS, server_env  # noqa: E402
+from .servers import stop  # noqa: E402
 
 SCRIPT = "/xlwings/custom-scripts-call/recalc"
 LIMIT = 1024 * 1024
@@ -74,12 +75,7 @@ def server(tmp_path_factory):
         yield running
     finally:
         running.http.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
     assert "Traceback" not in running.output(), running.output()
 
 

@@ -230,16 +230,8 @@ def test_three_recalcs_run_in_parallel_and_the_manifest_keeps_answering(tmp_path
 
 
 # ---- the task pane in a real browser ----------------------------------------------------------------
-OFFICE_STUB = """
-window.__associated = {};
-window.Office = {
-  actions: { associate(id, fn) { window.__associated[id] = fn; } },
-  onReady(callback) { const info = { host: "Excel", platform: "OfficeOnline" };
-                      if (callback) callback(info); return Promise.resolve(info); },
-  context: { requirements: { isSetSupported: () => true }, ui: {}, document: {} },
-  HostType: { Excel: "Excel" }, PlatformType: { OfficeOnline: "OfficeOnline" },
-};
-"""
+# Office.js stand-in: the picture tool's, so both drive the same page the same way
+from xlperf.tools.ribbon_pictures import OFFICE_STUB  # noqa: E402
 
 
 @pytest.fixture(scope="module")

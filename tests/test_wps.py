@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +21,8 @@ from typer.testing import CliRunner
 from xlperf.actions import ACTIONS
 from xlperf.cli import app
 from xlperf.wps import ADDIN_DIR, CUSTOMUI_NS, generate
+
+from .servers import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -144,12 +145,7 @@ def serve_wps(directory: Path, *options: str):
             time.sleep(0.2)
         yield port, "t" * 40
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")

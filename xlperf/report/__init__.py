@@ -10,7 +10,6 @@ that template). The master workbook is read and scored by the recalc pipeline's 
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path

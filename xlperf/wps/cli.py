@@ -236,7 +236,7 @@ def install(
     if autostart:
         typer.echo(f"本机服务（127.0.0.1:{port}）将在下次登录时自动启动；现在就用，请运行：")
     else:
-        typer.echo(f"没有设置自动启动：使用前请运行：")
+        typer.echo("没有设置自动启动：使用前请运行：")
     typer.echo("  " + " ".join(shlex.quote(p) for p in _serve_command(port, target / TOKEN_FILE)))
     typer.echo("然后重新启动 WPS 表格，点击“绩效自评”选项卡中的按钮。")
 
