@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -48,9 +51,11 @@ def test_ribbon_lists_the_five_actions_and_starts_with_customui():
 
 
 # ---- the installer ------------------------------------------------------------------------------
-def install(tmp_path, *args):
+def install(tmp_path, *args, start: bool = False):
+    """`xlperf wps ARGS` in a fake home; install does not start the local service unless start."""
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path / "home")}
-    return runner.invoke(app, ["wps", *args, "--jsaddons", str(tmp_path / "jsaddons")], env=env)
+    extra = ["--no-start"] if args[:1] == ("install",) and not start else []
+    return runner.invoke(app, ["wps", *args, *extra, "--jsaddons", str(tmp_path / "jsaddons")], env=env)
 
 
 def snapshot(folder: Path) -> dict:
@@ -107,6 +112,38 @@ def test_install_refuses_a_broken_publish_xml_and_changes_nothing(tmp_path, othe
     result = install(tmp_path, "install")
     assert result.exit_code == 2 and "不是有效的 XML" in result.output and "Traceback" not in result.output
     assert (others / "publish.xml").read_bytes() == before
+
+
+def test_install_starts_the_local_service_now_and_remove_stops_it(tmp_path, others):
+    """After `xlperf wps install` a user restarts WPS and clicks: the service answers already, with the token;
+    a second install finds it running; remove stops the process it started."""
+    import httpx
+
+    from .test_mail import free_port
+
+    port = free_port()
+    result = install(tmp_path, "install", "--port", str(port), start=True)
+    (folder,) = others.glob("xlperf_*")
+    pid = int((folder / "serve.pid").read_text())
+    try:
+        assert result.exit_code == 0 and "已在后台启动本机服务" in result.output, result.output
+        token = (folder / "token.txt").read_text().strip()
+        url = f"http://127.0.0.1:{port}/xlwings/custom-scripts-call/recalc"
+        assert httpx.post(url, json={}, timeout=30).status_code == 401  # no token: refused
+        assert httpx.post(url, json={}, headers={"X-Xlperf-Token": token}, timeout=30).status_code != 401
+        again = install(tmp_path, "install", "--port", str(port), start=True)
+        assert again.exit_code == 0 and "已在运行" in again.output
+        assert install(tmp_path, "remove").exit_code == 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and \
+                b"Z" not in Path(f"/proc/{pid}/stat").read_bytes().split(b")")[-1][:3]:
+            time.sleep(0.2)
+        assert not Path(f"/proc/{pid}").exists() or b"Z" in Path(f"/proc/{pid}/stat").read_bytes().split(b")")[-1][:3]
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 # ---- the page in Chromium, against `xlperf serve` ----------------------------------------------------

@@ -14,7 +14,10 @@ import os
 import secrets
 import shlex
 import shutil
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -178,6 +181,64 @@ def _autostart_text(port: int, token_file: Path) -> str:
             f"Exec={exec_line}\nTerminal=false\nNoDisplay=true\nX-GNOME-Autostart-enabled=true\n")
 
 
+SERVICE_PID = "serve.pid"  # in the add-in's folder: the local service xlperf wps install started
+SERVICE_LOG = "serve.log"
+START_SECONDS = 30.0
+
+
+def _answers(port: int) -> bool:
+    """Something listens on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _start_service(port: int, token_file: Path, folder: Path) -> str:
+    """Start the local service now, detached from this command (so that restarting WPS is all a user does);
+    its pid goes to folder/serve.pid, its output to folder/serve.log. Returns a Chinese line for the console."""
+    if _answers(port):
+        return f"本机服务（127.0.0.1:{port}）已在运行。"
+    env = {**os.environ}
+    env.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    detached = ({"creationflags": subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP}
+                if os.name == "nt" else {"start_new_session": True})
+    with open(folder / SERVICE_LOG, "ab") as log:
+        process = subprocess.Popen(_serve_command(port, token_file), stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, cwd=folder, env=env, **detached)
+    (folder / SERVICE_PID).write_text(f"{process.pid}\n", encoding="ascii")
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"本机服务没有启动成功（退出码 {process.returncode}），原因见 {folder / SERVICE_LOG}"
+        if _answers(port):
+            return f"已在后台启动本机服务（127.0.0.1:{port}）。"
+        time.sleep(0.2)
+    return f"本机服务正在启动（127.0.0.1:{port}）；若按钮提示无法连接，请查看 {folder / SERVICE_LOG}"
+
+
+def _stop_service(folder: Path) -> bool:
+    """Stop the local service install started (its pid file, and only while that process is still xlperf serve)."""
+    try:
+        pid = int((folder / SERVICE_PID).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        if cmdline.exists() and b"serve" not in cmdline.read_bytes():
+            return False  # the number now belongs to another program
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/PID", str(pid), "/T", "/F"], capture_output=True, check=False)
+        else:
+            import signal
+
+            os.kill(pid, signal.SIGTERM)
+        return True
+    except (OSError, ProcessLookupError):
+        return False
+
+
 def _jsaddons_of(jsaddons: Optional[Path]) -> Path:
     folder = jsaddons if jsaddons is not None else default_jsaddons()
     if folder.exists() and not folder.is_dir():
@@ -193,6 +254,7 @@ def install(
     jsaddons: Optional[Path] = typer.Option(None, "--jsaddons", help=JSADDONS_HELP),
     port: int = typer.Option(DEFAULT_PORT, "--port", min=1024, max=65535, help=f"本机服务的端口（默认 {DEFAULT_PORT}）"),
     autostart: bool = typer.Option(True, "--autostart/--no-autostart", help="登录时自动启动本机服务（默认是）"),
+    start: bool = typer.Option(True, "--start/--no-start", help="现在就在后台启动本机服务（默认是）"),
 ) -> None:
     """把“绩效自评”加载项安装到 WPS 表格（重新启动 WPS 后出现“绩效自评”选项卡）。"""
     if hasattr(os, "geteuid") and os.geteuid() == 0 and jsaddons is None:
@@ -233,12 +295,14 @@ def install(
 
         _fail(f"无法写入 {getattr(exc, 'filename', None) or folder_root}（{os_reason(exc)}）：请检查文件夹权限后重试")
     typer.echo(f"已安装 WPS 加载项“绩效自评”：{target}" + ("" if changed else "（已是最新，未作改动）"))
-    if autostart:
-        typer.echo(f"本机服务（127.0.0.1:{port}）将在下次登录时自动启动；现在就用，请运行：")
+    if start:
+        typer.echo(_start_service(port, target / TOKEN_FILE, target))
     else:
-        typer.echo("没有设置自动启动：使用前请运行：")
-    typer.echo("  " + " ".join(shlex.quote(p) for p in _serve_command(port, target / TOKEN_FILE)))
-    typer.echo("然后重新启动 WPS 表格，点击“绩效自评”选项卡中的按钮。")
+        typer.echo("没有启动本机服务：使用前请运行：")
+        typer.echo("  " + " ".join(shlex.quote(p) for p in _serve_command(port, target / TOKEN_FILE)))
+    if autostart:
+        typer.echo(f"本机服务（127.0.0.1:{port}）也将在每次登录时自动启动。")
+    typer.echo("请重新启动 WPS 表格，点击“绩效自评”选项卡中的按钮。")
 
 
 @wps_app.command("remove")
@@ -248,6 +312,8 @@ def remove(jsaddons: Optional[Path] = typer.Option(None, "--jsaddons", help=JSAD
     removed = []
     try:
         for old in _ours(folder_root):
+            if _stop_service(old):
+                removed.append("本机服务")
             shutil.rmtree(old)
             removed.append(old.name)
         for name, (root_tag, tag, _attrs) in _entries(DEFAULT_PORT).items():
