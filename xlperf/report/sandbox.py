@@ -40,6 +40,8 @@ MAX_SECONDS = 20.0  # wall time of one report's rendering
 CLOCK_EVERY = 1024  # steps between looks at the clock
 
 LOOP_FILTER = "xlperf_counted_loop"
+ESCAPED = "&<>\"'"  # what HTML autoescaping lengthens: each to at most 5 characters (&#39;)
+ESCAPE_GROWTH = 4
 
 SAFE_METHODS = {
     str: frozenset({"upper", "lower", "title", "capitalize", "casefold", "swapcase", "strip", "lstrip", "rstrip",
@@ -73,10 +75,11 @@ def rendered_size(value, limit: int = MAX_VALUE) -> int:
             stack.pop()
             continue
         if isinstance(v, str):
+            escaped = ESCAPE_GROWTH * sum(v.count(c) for c in ESCAPED)  # what autoescape adds (' → &#39;)
             if len(stack) == 1:  # the value itself: its own text
-                total += len(v)
+                total += len(v) + escaped
             elif v.isprintable():  # an item: repr() quotes it and escapes backslashes and quotes
-                total += len(v) + v.count("\\") + v.count("'") + 2
+                total += len(v) + v.count("\\") + v.count("'") + escaped + 2
             else:  # control characters: up to \U0001xxxx each
                 total += 10 * len(v) + 2
         elif v is None or isinstance(v, bool):
@@ -86,10 +89,10 @@ def rendered_size(value, limit: int = MAX_VALUE) -> int:
         elif isinstance(v, float):
             total += 32
         elif isinstance(v, dict):
-            total += 8 * len(v) + 2  # quotes, ': ' and ', '
+            total += 24 * len(v) + 2  # quotes (each &#39; when escaped), ': ' and ', '
             stack.append(iter(v.items()))
         elif isinstance(v, (list, tuple, set, frozenset)):
-            total += 4 * len(v) + 2  # quotes and ', '
+            total += 12 * len(v) + 2  # quotes (each &#39; when escaped) and ', '
             if len(stack) > 100:  # nested deeper than any report's data: str() would recurse as deep
                 return limit + 1
             stack.append(iter(v))
