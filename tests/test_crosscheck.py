@@ -300,3 +300,23 @@ def test_the_cross_check_shared_among_processes_finds_the_same(tmp_path):
     results = score_workbook(wb, path, PROFILE)
     one = crosscheck(wb, path, results, PROFILE, workers=1)
     assert one and crosscheck(wb, path, results, PROFILE, workers=3) == one
+
+
+def test_a_workbook_made_by_an_earlier_release_keeps_its_template_formulas(seed_book):
+    """The helper-number formulas changed in 2026-12 (a number followed by more text is text). A workbook made
+    before holds the earlier ones: they are still the template's, never 3,000 "formula-changed" warnings; a
+    formula that is neither is still said."""
+    from xlperf.template.formulas import earlier_template_formulas, template_formulas
+
+    earlier, today = earlier_template_formulas(), template_formulas(PROFILE)
+    assert earlier and all(earlier[ref] != today[ref] for ref in earlier)
+    wb = load_workbook(seed_book)
+    for ref, formula in earlier.items():
+        wb[SHEET][ref] = formula
+    wb.save(seed_book)
+    found = _findings(seed_book)
+    assert not [f for f in found if f[0] in CROSSCHECK_CODES or f[0] == "formula-changed"]
+    changed = L.indicator_cell("target_number", ROW)
+    wb[SHEET][changed] = "=1+1"
+    wb.save(seed_book)
+    assert [f for f in _findings(seed_book) if f[0] == "formula-changed"] == [("formula-changed", SHEET, changed)]

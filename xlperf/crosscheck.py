@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .formula import runtime as rt
 from .formula.book import UNSUPPORTED, FormulaBook, cell_name, formula_of
-from .readers.input_sheet import expected_formulas, normalise_formula
+from .readers.input_sheet import expected_formulas, is_template_formula
 from .formula.cached import stored_formula_values
 from .forking import default_workers, fork_map
 from .model import ERROR, WARNING, Finding, Loc, ProjectResult
@@ -119,7 +119,7 @@ def overwritten_formulas(wb, result: ProjectResult, expected: dict[str, str]) ->
             continue  # the template has no formula here in this sheet's layout (a referenced row was deleted)
         if cell.data_type == "f":
             formula = formula_of(cell) or ""
-            if formula != expected[ref] and normalise_formula(formula) != normalise_formula(expected[ref]):
+            if not is_template_formula(ref, formula, expected, result.project.positions.moved):
                 out.append(make_finding(WARNING, "formula-changed", loc,
                                         f"此单元格的公式被改为 {formula}，模板公式为 {expected[ref]}；请核对或恢复模板公式",
                                         published=formula, expected=expected[ref]))
@@ -194,8 +194,7 @@ def compare_formulas(book: FormulaBook, sheet: str, stored: dict, rules: dict[st
 
 
 def _untouched(ref: str, formula: str, template: dict[str, str]) -> bool:
-    expected = template.get(ref)
-    return expected is not None and (formula == expected or normalise_formula(formula) == normalise_formula(expected))
+    return ref in template and is_template_formula(ref, formula, template)
 
 
 def crosscheck_any(wb, path: Path, sheets: list[str]) -> list[Finding]:

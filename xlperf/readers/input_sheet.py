@@ -28,7 +28,7 @@ from ..model import UNSCORED_CODES
 from ..package.book import BookSheet
 from ..model import BLANK, BUDGET_COLUMNS, BUDGET_ROWS, ERROR, INFO, WARNING, BudgetTable, Finding, Indicator, Loc, Project, Value
 from ..rules.indicator import make_finding
-from ..template.formulas import overwritable_formula_cells, template_formulas
+from ..template.formulas import earlier_template_formulas, overwritable_formula_cells, template_formulas
 from ..vocabulary import BUDGET_INDICATOR_NAME
 from ..formula.parser import outside_strings
 from ..values import number_typed_as_text, parse_value
@@ -123,6 +123,16 @@ def _cell_map(pos: L.InputPositions, rows: dict[int, int]) -> CellMap:
     return cell_map
 
 
+def is_template_formula(ref: str, formula: str, expected: dict[str, str], moved: bool = False) -> bool:
+    """formula is the template's at ref: today's (expected) or, on a sheet whose fields are where the template
+    put them, an earlier release's (template.formulas.earlier_template_formulas)."""
+    candidates = [expected.get(ref)]
+    if not moved:
+        candidates.append(earlier_template_formulas().get(ref))
+    return any(c is not None and (formula == c or normalise_formula(formula) == normalise_formula(c))
+               for c in candidates)
+
+
 def expected_formulas(pos: L.InputPositions, profile=None) -> dict[str, str]:
     """cell → the template formula that belongs there, for a sheet whose fields are at pos."""
     base = template_formulas(profile)
@@ -208,7 +218,7 @@ class _SheetReader:
         f = formula_text(c.value)
         expected = self.expected.get(ref)
         if f is not None:
-            if expected is not None and normalise_formula(f) == normalise_formula(expected):
+            if expected is not None and is_template_formula(ref, f, self.expected, self.pos.moved):
                 return _Cell(BLANK, True, f)
             cached = self.cached(self.ws.title, ref)
             if cached is None and expected is None:

@@ -118,7 +118,7 @@ def _number_is_followed_by_text(ref: str) -> str:
             f'{_equals_any(marks, f"LEFT({after},1)")}),1)=1')
 
 
-def number_expression(ref: str) -> str:
+def number_expression(ref: str, text_after_number: bool = True) -> str:
     """The leading number of a typed value, as the Python parser reads it.
 
     A number is taken as it is (×100 in a percent-formatted cell: CELL("format") is "P0", "P2"…);
@@ -133,8 +133,9 @@ def number_expression(ref: str) -> str:
     invalid = f"OR({estimate},{_equals_any(sorted(PLACEHOLDERS), half)})"
     return (f'IF(ISERROR({ref}),"{INVALID}",IF(ISNUMBER({ref}),IF(LEFT(CELL("format",{ref}),1)="P",{ref}*100,{ref}),'
             f'IF({half}="","",IF({invalid},"{INVALID}",IF({_contains_any(DEADLINE_MARKERS, half)},"",'
-            f'IF({_number_is_followed_by_text(ref)},"",'
-            f'IFERROR(LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes})),"")))))))')
+            + (f'IF({_number_is_followed_by_text(ref)},"",' if text_after_number else "")
+            + f'IFERROR(LOOKUP(9E+307,--LEFT({_cleaned(ref)},{prefixes})),"")))))'
+            + (")" if text_after_number else "") + ")")
 
 
 def _positive_operator_words() -> list[str]:
@@ -170,14 +171,27 @@ def direction_formula(row: int) -> str:
             f'IF({keyword_reverse},"{DIRECTION_REVERSE}","{DIRECTION_POSITIVE}")))))')
 
 
-def target_number_formula(row: int) -> str:
-    return "=" + number_expression(L.indicator_cell("target", row))
+def target_number_formula(row: int, text_after_number: bool = True) -> str:
+    return "=" + number_expression(L.indicator_cell("target", row), text_after_number)
 
 
-def actual_number_formula(row: int) -> str:
+def actual_number_formula(row: int, text_after_number: bool = True) -> str:
     actual = L.indicator_cell("actual", row)
     words = _equals_any(COMPLETION_WORDS, f'SUBSTITUTE({_half_width(actual)}," ","")')
-    return f'=IF({words},100,{number_expression(actual)})'
+    return f'=IF({words},100,{number_expression(actual, text_after_number)})'
+
+
+@lru_cache(maxsize=None)
+def earlier_template_formulas() -> dict[str, str]:
+    """cell → the formula earlier xlperf releases wrote there where today's template writes another: the
+    helper numbers before they read "6月份完成…" as text (2026-12). A workbook made then still holds them;
+    they are the template's own, not a user's change (the cross-check computes them as they stand, so
+    a row they read differently from the rules is said at that row, as before)."""
+    out = {}
+    for row in L.indicator_rows():
+        out[L.indicator_cell("target_number", row)] = target_number_formula(row, text_after_number=False)
+        out[L.indicator_cell("actual_number", row)] = actual_number_formula(row, text_after_number=False)
+    return out
 
 
 def rate_formula(row: int) -> str:
