@@ -30,6 +30,7 @@ def test_a_local_cluster_gives_the_same_summary_as_the_pool(mixed, local_run, tm
     assert same_cells(report, local_run[1]) == []
 
 
+@pytest.mark.slow
 def test_dask_scheduler_and_workers_as_processes_with_one_killed_mid_run(mixed, local_run, tmp_path):
     """`dask scheduler` and three `dask worker`s on 127.0.0.1, files sent as bytes; one worker is killed
     once results come in: its files run elsewhere and every file is reported once, as the pool did."""

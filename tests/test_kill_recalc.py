@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from xlperf import layout as L
 from xlperf.profiles import load_profile
@@ -59,6 +60,7 @@ def _complete(path: Path, generated: bool = True) -> None:
     wb.close()
 
 
+@pytest.mark.slow
 def test_kill_9_at_twenty_moments_of_a_200_project_recalc(tmp_path):
     book = tmp_path / "绩效自评.xlsx"
     save_workbook_atomic(new_workbook([example_project(i) for i in range(PROJECTS)], load_profile("default")), book)

@@ -193,6 +193,7 @@ def test_generated_projects_are_the_same_every_run():
     assert generated_projects(examples=30) == generated_projects(examples=30)
 
 
+@pytest.mark.slow
 def test_generated_projects_agree_with_libreoffice(tmp_path):
     """A regression sample: hundreds of hypothesis-generated projects of one fixed seed and the edge
     inputs in one workbook, one LibreOffice run. The random search is test_random_projects_…"""

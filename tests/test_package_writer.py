@@ -324,6 +324,7 @@ def _user_values(recalculated: Path, titles) -> dict:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 @pytest.mark.skipif(not POI_FILES, reason="../shared/corpus/excel-real/poi 不在此处")
 def test_libreoffice_computes_the_same_user_sheets_after_recalc(tmp_path):

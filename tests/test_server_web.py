@@ -180,6 +180,7 @@ def worker_intervals(log: str) -> list[tuple[int, float, float]]:
     return out
 
 
+@pytest.mark.slow
 def test_three_recalcs_run_in_parallel_and_the_manifest_keeps_answering(tmp_path):
     if (os.cpu_count() or 1) < 2:
         pytest.skip("needs two cores")
