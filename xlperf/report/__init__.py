@@ -220,14 +220,13 @@ def word_owner_files(target: Path) -> list[Path]:
     """The owner files of Word and WPS (~$…) and LibreOffice (.~lock.…#) that show target open. Word names
     its owner file “~$” + the name with its first two characters dropped (stems of 8 characters or more) or
     one dropped (7); WPS and Excel keep the whole name."""
+    from ..safety import lock_files
+
     name = Path(target).name
     stem = Path(name).stem
-    candidates = ["~$" + name, f".~lock.{name}#"]
-    if len(stem) >= 8:
-        candidates.append("~$" + name[2:])
-    elif len(stem) == 7:
-        candidates.append("~$" + name[1:])
-    return [target.with_name(c) for c in candidates if target.with_name(c).exists()]
+    shortened = "~$" + name[2:] if len(stem) >= 8 else "~$" + name[1:] if len(stem) == 7 else None
+    word = [target.with_name(shortened)] if shortened else []
+    return lock_files(target) + [p for p in word if p.exists()]
 
 
 def _not_open_in_word(target: Path) -> None:
